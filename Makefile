@@ -1,0 +1,59 @@
+# The front door. Two commands set everything up on a fresh machine (only python3 needed):
+#   make install   pinned toolchain into .venv (idempotent)
+#   make test      pre-commit on every file, then the whole pytest suite (what CI runs)
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3
+UV_VERSION  := 0.13.9
+TOOLS_DIR   := .tools
+VENV        := .venv
+UV          := $(TOOLS_DIR)/bin/uv
+STAMP       := $(VENV)/.installed
+RUN         := $(UV) run --frozen --no-sync
+ENVS        ?=
+
+# Never download a Python; use the machine's. jsii: Node 20 is past end of life but works.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: help install synth validate test test-fast lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS_DIR)
+	$(TOOLS_DIR)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Bytecode is compiled once at install: the machines set PYTHONDONTWRITEBYTECODE, and without
+# .pyc files every jsii import re-parses the provider bindings' 200 MB of source.
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --compile-bytecode
+	@if git rev-parse --git-dir >/dev/null 2>&1 && [ -z "$${CI:-}" ]; then $(RUN) pre-commit install --install-hooks >/dev/null; fi
+	@touch $@
+
+install: $(STAMP) ## set up the pinned toolchain in .venv (idempotent)
+
+synth: install ## synthesize cdktf.out/stacks/fraud-detection-<env>/ (ENVS="dev prod" for some)
+	$(RUN) gitops synth $(ENVS)
+
+validate: install ## synth, then terraform init + validate every stack with the real aws provider
+	$(RUN) gitops validate $(ENVS)
+
+lint: install ## pre-commit on every file (ruff, formatting, YAML/JSON, secrets, workflows)
+	$(RUN) pre-commit run --all-files --show-diff-on-failure
+
+test: lint ## the whole suite: pre-commit, then pytest (slow tests included), JUnit in reports/
+	$(RUN) pytest --junitxml=reports/pytest.xml
+
+test-fast: install ## pytest without the tests marked slow
+	$(RUN) pytest -m "not slow"
+
+bench: install ## synth time of all environments vs the eager provider import, and their ratio
+	$(RUN) python -m gitops.bench
+
+clean: ## remove generated output (keeps .venv)
+	rm -rf cdktf.out reports .gitops .pytest_cache .ruff_cache
