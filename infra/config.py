@@ -1,0 +1,369 @@
+"""Typed schema of an environment file (`environments/<env>.yaml`).
+
+The environment files are data and this module is the code that gives them meaning: every
+number the stack needs comes from here, so no construct hard-codes a value from the brief.
+Loading never imports cdktf or jsii, so validating a file costs milliseconds.
+
+Every model forbids unknown keys and is frozen. `load_environment` turns any problem into
+one `ConfigError` whose message is a single line naming the file, the field and the fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+ENVIRONMENTS: tuple[str, ...] = ("dev", "staging", "prod", "local")
+"""Every environment the repository knows, in promotion order (`local` is the emulator)."""
+
+PROMOTION_ORDER: tuple[str, ...] = ("dev", "staging", "prod")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ENVIRONMENTS_DIR = REPO_ROOT / "environments"
+ENVIRONMENTS_DIR_VARIABLE = "GITOPS_ENVIRONMENTS_DIR"
+
+REQUIRED_TAG_KEYS: tuple[str, ...] = ("Owner", "CostCenter", "DataClassification")
+"""Tags every environment file must set; `Environment` and `Service` are added by the stack."""
+
+
+class ConfigError(ValueError):
+    """An environment file is missing, unreadable or invalid; the message is one line."""
+
+
+def _ipv4_network(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(f"not a valid IPv4 CIDR block ({error})") from None
+    if not 16 <= network.prefixlen <= 24:
+        raise ValueError(
+            f"prefix /{network.prefixlen} is outside /16../24, the range AWS VPCs accept"
+        )
+    return str(network)
+
+
+Cidr = Annotated[str, AfterValidator(_ipv4_network)]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+AWS_REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+
+
+class Model(BaseModel):
+    """Base of every section: unknown keys are errors and values never change after loading."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class NetworkConfig(Model):
+    vpc_cidr: Cidr = Field(description="IPv4 CIDR of the VPC, /16 to /24.")
+    az_count: int = Field(ge=2, le=6, description="Availability zones the subnets span.")
+    nat_gateway_per_az: bool = Field(
+        description="One NAT gateway per AZ (resilient, costs more) or a single shared one."
+    )
+    flow_log_expiry_days: int = Field(
+        ge=1, le=3650, description="Days after which VPC flow log objects are deleted."
+    )
+
+
+class ServiceConfig(Model):
+    """The ECS Fargate service that runs the API."""
+
+    cpu: Literal[256, 512, 1024, 2048, 4096] = Field(description="Fargate task CPU units.")
+    memory_mib: int = Field(ge=512, le=30720, description="Fargate task memory in MiB.")
+    container_port: int = Field(ge=1024, le=65535, description="Port the API container listens on.")
+    min_tasks: int = Field(ge=1, le=100, description="Fewest running tasks auto-scaling keeps.")
+    max_tasks: int = Field(ge=1, le=100, description="Most running tasks auto-scaling allows.")
+    cpu_target_percent: int = Field(ge=10, le=95, description="Average CPU auto-scaling aims at.")
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = (
+        Field(
+            description="CloudWatch Logs retention of /ecs/fraud-api-<env> (a value AWS accepts)."
+        )
+    )
+
+    @model_validator(mode="after")
+    def _task_bounds(self) -> ServiceConfig:
+        if self.min_tasks > self.max_tasks:
+            raise ValueError(
+                f"min_tasks ({self.min_tasks}) must be <= max_tasks ({self.max_tasks})"
+            )
+        return self
+
+
+class DatabaseConfig(Model):
+    """Aurora Serverless v2 PostgreSQL."""
+
+    engine_version: str = Field(
+        pattern=r"^\d+\.\d+$", description="Aurora PostgreSQL engine version, e.g. 16.4."
+    )
+    min_capacity_acu: float = Field(ge=0.0, le=256, description="Serverless v2 minimum ACUs.")
+    max_capacity_acu: float = Field(ge=1.0, le=256, description="Serverless v2 maximum ACUs.")
+    backup_retention_days: int = Field(ge=1, le=35, description="Automated backup retention.")
+    deletion_protection: bool = Field(description="Refuse to delete the cluster while set.")
+    secret_rotation_days: int = Field(ge=1, le=365, description="Master password rotation period.")
+
+    @field_validator("min_capacity_acu", "max_capacity_acu", mode="before")
+    @classmethod
+    def _acu_as_float(cls, value: Any) -> Any:
+        # YAML reads `4` as an int; ACUs are halves, so accept whole numbers as floats.
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _capacity_bounds(self) -> DatabaseConfig:
+        for name in ("min_capacity_acu", "max_capacity_acu"):
+            if (getattr(self, name) * 2) % 1:
+                raise ValueError(f"{name} ({getattr(self, name)}) must be a multiple of 0.5")
+        if self.min_capacity_acu > self.max_capacity_acu:
+            raise ValueError(
+                f"min_capacity_acu ({self.min_capacity_acu}) must be <= "
+                f"max_capacity_acu ({self.max_capacity_acu})"
+            )
+        return self
+
+
+class ApiConfig(Model):
+    """API Gateway usage plan applied to the API key."""
+
+    rate_limit_rps: int = Field(ge=1, le=10000, description="Steady-state requests per second.")
+    burst_limit: int = Field(ge=1, le=20000, description="Requests allowed in a burst.")
+    daily_quota: int = Field(ge=1, description="Requests per API key per day.")
+
+    @model_validator(mode="after")
+    def _burst_covers_rate(self) -> ApiConfig:
+        if self.burst_limit < self.rate_limit_rps:
+            raise ValueError(
+                f"burst_limit ({self.burst_limit}) must be >= "
+                f"rate_limit_rps ({self.rate_limit_rps})"
+            )
+        return self
+
+
+class WafConfig(Model):
+    rate_limit_per_5_minutes: int = Field(
+        ge=100, le=2_000_000_000, description="Requests one IP may send in 5 minutes."
+    )
+    blocked_countries: tuple[CountryCode, ...] = Field(
+        description="ISO 3166-1 alpha-2 codes blocked by the geo rule; may be empty."
+    )
+
+    @field_validator("blocked_countries", mode="before")
+    @classmethod
+    def _list_to_tuple(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+
+class AlarmConfig(Model):
+    api_latency_ms: int = Field(ge=1, description="Alarm when API latency exceeds this.")
+    min_healthy_tasks: int = Field(
+        ge=1, description="Alarm when healthy ECS tasks fall below this."
+    )
+    max_db_connections: int = Field(ge=1, description="Alarm when Aurora connections exceed this.")
+    notification_email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Subscribed to the alarm topic when set; left out, nobody is subscribed.",
+    )
+
+
+class LoadBalancerConfig(Model):
+    certificate_arn: str = Field(
+        pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$",
+        description="ACM certificate the HTTPS listener presents.",
+    )
+    deletion_protection: bool = Field(description="Refuse to delete the load balancer while set.")
+
+
+class StateBackendConfig(Model):
+    """Where Terraform keeps this environment's state (S3) and its lock (DynamoDB)."""
+
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="State bucket.")
+    key: str = Field(
+        pattern=r"^[A-Za-z0-9!_.*'()/-]+\.tfstate$", description="Object key of state."
+    )
+    lock_table: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$", description="DynamoDB lock table.")
+    region: str = Field(pattern=AWS_REGION_PATTERN, description="Region of bucket and table.")
+
+
+class ReleaseConfig(Model):
+    """What travels with a release when it is promoted to the next environment.
+
+    `gitops promote` copies this whole section, and nothing else, from one file to the next.
+    """
+
+    image_digest: str = Field(
+        pattern=r"^sha256:[0-9a-f]{64}$",
+        description=(
+            "Digest of the API image. The task runs <this environment's ECR repository>@<digest>,"
+            " so the same bytes run everywhere a release is promoted."
+        ),
+    )
+    app_version: str = Field(
+        pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$", description="Semantic version of the API."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        description="Log level the API starts with."
+    )
+
+
+class EmulatorConfig(Model):
+    """A local AWS emulator that stands in for every AWS endpoint (only the `local` environment)."""
+
+    endpoint: str = Field(
+        pattern=r"^http://(127\.\d+\.\d+\.\d+|localhost)(:\d+)?$",
+        description="Loopback URL of the emulator; the provider and the state backend use it.",
+    )
+
+
+class EnvironmentConfig(Model):
+    """One environment: everything `FraudDetectionStack` needs to describe it."""
+
+    name: Literal["dev", "staging", "prod", "local"]
+    region: str = Field(pattern=AWS_REGION_PATTERN)
+    account_id: str = Field(pattern=r"^\d{12}$")
+    tags: dict[str, str] = Field(
+        description="Tags on every resource, with Environment and Service."
+    )
+    network: NetworkConfig
+    service: ServiceConfig
+    database: DatabaseConfig
+    api: ApiConfig
+    waf: WafConfig
+    alarms: AlarmConfig
+    load_balancer: LoadBalancerConfig
+    state: StateBackendConfig
+    release: ReleaseConfig
+    emulator: EmulatorConfig | None = Field(
+        default=None, description="Set only for `local`: points every AWS call at an emulator."
+    )
+
+    @field_validator("tags")
+    @classmethod
+    def _required_tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        missing = [key for key in REQUIRED_TAG_KEYS if not tags.get(key)]
+        if missing:
+            raise ValueError(f"missing required tag(s) {', '.join(missing)}")
+        reserved = sorted({"Environment", "Service"} & tags.keys())
+        if reserved:
+            raise ValueError(f"tag(s) {', '.join(reserved)} are set by the stack; remove them")
+        return tags
+
+    @model_validator(mode="after")
+    def _emulator_only_for_local(self) -> EnvironmentConfig:
+        if self.name == "local" and self.emulator is None:
+            raise ValueError("emulator: required for the local environment")
+        if self.name != "local" and self.emulator is not None:
+            raise ValueError(f"emulator: only the local environment may set it, not {self.name}")
+        return self
+
+    @property
+    def stack_name(self) -> str:
+        return f"fraud-detection-{self.name}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.name == "prod"
+
+    def all_tags(self) -> dict[str, str]:
+        """Tags in one visible order: the file's own, then Environment and Service."""
+        return {**self.tags, "Environment": self.name, "Service": "fraud-detection-api"}
+
+
+def environments_dir() -> Path:
+    """The folder of environment files; `GITOPS_ENVIRONMENTS_DIR` overrides it (tests, forks)."""
+    override = os.environ.get(ENVIRONMENTS_DIR_VARIABLE)
+    return Path(override) if override else DEFAULT_ENVIRONMENTS_DIR
+
+
+def environment_file(name: str, directory: Path | None = None) -> Path:
+    if name not in ENVIRONMENTS:
+        raise ConfigError(
+            f"unknown environment {name!r}: expected one of {', '.join(ENVIRONMENTS)}"
+        )
+    return (directory or environments_dir()) / f"{name}.yaml"
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling against infra/config.py)"
+    elif error["type"] == "missing":
+        message = "required field is missing"
+    elif "input" in error and error["type"] not in ("value_error",):
+        message = f"{message} (got {error['input']!r})"
+    return f"{location}: {message}" if location else message
+
+
+def parse_environment(name: str, data: Any, source: str) -> EnvironmentConfig:
+    """Validate already-parsed YAML; `source` names the file in error messages."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    if data.get("name", name) != name:
+        raise ConfigError(
+            f"{source}: name: {data['name']!r} does not match the file name ({name!r})"
+        )
+    try:
+        return EnvironmentConfig.model_validate({"name": name, **data})
+    except ValidationError as error:
+        problems = [_describe(item) for item in error.errors(include_url=False)]
+        raise ConfigError(f"{source}: {'; '.join(problems)}") from None
+
+
+def _display(path: Path) -> Path:
+    """The path as a person typed it: relative to the working directory when inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def load_environment(name: str, directory: Path | None = None) -> EnvironmentConfig:
+    """Read and validate one environment file."""
+    path = _display(environment_file(name, directory))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: environment file not found") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}:{where}: {problem}") from None
+    return parse_environment(name, data, str(path))
+
+
+def load_environments(names: list[str] | tuple[str, ...] = ()) -> list[EnvironmentConfig]:
+    """Load the named environments (all of them when none are named), in the order given."""
+    return [load_environment(name) for name in (names or ENVIRONMENTS)]
+
+
+def main() -> int:
+    """`python -m infra.config`: validate every environment file (the pre-commit hook)."""
+    import sys
+
+    try:
+        configs = load_environments()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{len(configs)} environment file(s) valid: {', '.join(c.name for c in configs)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

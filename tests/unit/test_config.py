@@ -1,0 +1,221 @@
+"""The environment schema: the shipped files load, and each kind of mistake gets one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.config import (
+    ENVIRONMENTS,
+    ConfigError,
+    environment_file,
+    load_environment,
+    load_environments,
+)
+
+
+def write_variant(tmp_path: Path, name: str, change) -> Path:
+    """Copy a shipped environment file into tmp_path with `change(data)` applied."""
+    data: dict[str, Any] = yaml.safe_load(environment_file(name).read_text())
+    change(data)
+    (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(data))
+    return tmp_path
+
+
+def load_error(tmp_path: Path, name: str, change) -> str:
+    directory = write_variant(tmp_path, name, change)
+    with pytest.raises(ConfigError) as caught:
+        load_environment(name, directory)
+    message = str(caught.value)
+    assert "\n" not in message, "errors must be one line"
+    assert message.startswith(str(directory / f"{name}.yaml")), "errors must name the file"
+    return message
+
+
+def test_every_shipped_environment_loads() -> None:
+    configs = load_environments()
+    assert [config.name for config in configs] == list(ENVIRONMENTS)
+    assert {config.stack_name for config in configs} == {
+        f"fraud-detection-{name}" for name in ENVIRONMENTS
+    }
+
+
+def test_brief_numbers_come_from_the_files() -> None:
+    dev = load_environment("dev")
+    assert (dev.service.min_tasks, dev.service.max_tasks) == (2, 10)
+    assert dev.service.cpu_target_percent == 70
+    assert (dev.database.min_capacity_acu, dev.database.max_capacity_acu) == (0.5, 4.0)
+    assert (dev.api.rate_limit_rps, dev.api.burst_limit, dev.api.daily_quota) == (
+        1000,
+        2000,
+        100_000,
+    )
+    assert (dev.alarms.api_latency_ms, dev.alarms.min_healthy_tasks) == (200, 1)
+    assert dev.alarms.max_db_connections == 80
+    assert dev.service.log_retention_days == 30
+    assert dev.network.flow_log_expiry_days == 90
+    assert dev.network.az_count == 3
+
+
+def test_prod_differs_where_real_teams_differ() -> None:
+    dev, prod = load_environment("dev"), load_environment("prod")
+    assert not dev.network.nat_gateway_per_az and prod.network.nat_gateway_per_az
+    assert not dev.database.deletion_protection and prod.database.deletion_protection
+    assert not dev.load_balancer.deletion_protection and prod.load_balancer.deletion_protection
+    assert prod.database.backup_retention_days > dev.database.backup_retention_days
+
+
+def test_every_environment_has_its_own_state_key_and_cidr() -> None:
+    configs = load_environments()
+    assert len({config.state.key for config in configs}) == len(configs)
+    assert len({config.network.vpc_cidr for config in configs}) == len(configs)
+
+
+def test_only_local_points_at_an_emulator() -> None:
+    for config in load_environments():
+        assert (config.emulator is not None) == (config.name == "local")
+
+
+def test_tags_merge_file_then_environment_and_service() -> None:
+    tags = load_environment("staging").all_tags()
+    assert tags["Environment"] == "staging"
+    assert tags["Service"] == "fraud-detection-api"
+    assert list(tags)[-2:] == ["Environment", "Service"]
+
+
+def test_missing_field(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d["database"].pop("max_capacity_acu"))
+    assert "database.max_capacity_acu: required field is missing" in message
+
+
+def test_missing_section(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d.pop("waf"))
+    assert "waf: required field is missing" in message
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d["service"].update(min_tasks="two"))
+    assert "service.min_tasks:" in message and "'two'" in message
+
+
+def test_account_id_must_be_quoted_string(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d.update(account_id=111111111111))
+    assert "account_id:" in message and "string" in message
+
+
+def test_min_greater_than_max_tasks(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d["service"].update(min_tasks=12))
+    assert "service: min_tasks (12) must be <= max_tasks (10)" in message
+
+
+def test_min_greater_than_max_acu(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "prod", lambda d: d["database"].update(min_capacity_acu=8))
+    assert "min_capacity_acu (8.0) must be <= max_capacity_acu (4.0)" in message
+
+
+def test_acu_must_be_half_steps(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d["database"].update(max_capacity_acu=4.2))
+    assert "max_capacity_acu (4.2) must be a multiple of 0.5" in message
+
+
+def test_burst_below_rate(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d["api"].update(burst_limit=10))
+    assert "burst_limit (10) must be >= rate_limit_rps (1000)" in message
+
+
+@pytest.mark.parametrize(
+    ("cidr", "expected"),
+    [
+        ("10.10.0.0/33", "not a valid IPv4 CIDR block"),
+        ("10.10.0.1/16", "not a valid IPv4 CIDR block"),
+        ("banana", "not a valid IPv4 CIDR block"),
+        ("10.0.0.0/8", "prefix /8 is outside /16../24"),
+    ],
+)
+def test_bad_cidr(tmp_path: Path, cidr: str, expected: str) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d["network"].update(vpc_cidr=cidr))
+    assert "network.vpc_cidr:" in message and expected in message
+
+
+def test_unknown_key(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d["service"].update(max_taks=3))
+    assert "service.max_taks: unknown key" in message
+
+
+def test_unknown_top_level_key(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d.update(colour="blue"))
+    assert "colour: unknown key" in message
+
+
+def test_unknown_environment() -> None:
+    with pytest.raises(ConfigError, match=r"unknown environment 'qa': expected one of dev, "):
+        load_environment("qa")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"dev\.yaml: environment file not found"):
+        load_environment("dev", tmp_path)
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / "dev.yaml").write_text("region: us-east-1\nnetwork: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"dev\.yaml: line \d+: "):
+        load_environment("dev", tmp_path)
+
+
+def test_top_level_must_be_mapping(tmp_path: Path) -> None:
+    (tmp_path / "dev.yaml").write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="expected a mapping at the top level"):
+        load_environment("dev", tmp_path)
+
+
+def test_name_must_match_file(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d.update(name="prod"))
+    assert "name: 'prod' does not match the file name ('dev')" in message
+
+
+def test_required_tags(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d["tags"].pop("CostCenter"))
+    assert "tags: missing required tag(s) CostCenter" in message
+
+
+def test_stack_owned_tags_are_refused(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d["tags"].update(Environment="x"))
+    assert "Environment" in message and "set by the stack" in message
+
+
+def test_emulator_only_in_local(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path, "dev", lambda d: d.update(emulator={"endpoint": "http://127.0.0.1:4566"})
+    )
+    assert "only the local environment may set it" in message
+    message = load_error(tmp_path, "local", lambda d: d.pop("emulator"))
+    assert "emulator: required for the local environment" in message
+
+
+def test_image_must_be_pinned_by_digest(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d["release"].update(image_digest="latest"))
+    assert "release.image_digest:" in message
+
+
+def test_log_retention_must_be_a_value_aws_accepts(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d["service"].update(log_retention_days=31))
+    assert "service.log_retention_days:" in message
+
+
+def test_several_errors_stay_on_one_line(tmp_path: Path) -> None:
+    def break_two(data: dict[str, Any]) -> None:
+        data["service"]["cpu"] = 300
+        data["waf"]["blocked_countries"] = ["north korea"]
+
+    message = load_error(tmp_path, "dev", break_two)
+    assert "service.cpu:" in message and "waf.blocked_countries.0:" in message
+
+
+def test_environments_dir_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_variant(tmp_path, "dev", lambda d: d["service"].update(max_tasks=7))
+    monkeypatch.setenv("GITOPS_ENVIRONMENTS_DIR", str(tmp_path))
+    assert load_environment("dev").service.max_tasks == 7
