@@ -1,0 +1,60 @@
+"""`make bench`: synthesis speed against the eager provider import, measured in the same run.
+
+Each figure is the wall time of a fresh Python process, as a person or CI pays it: interpreter
+start, jsii runtime start and, for synthesis, writing all four stacks. Prints figures only; it
+does not fail on them (a busy machine should not turn a benchmark red).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+SYNTH_ALL = (
+    "import sys; from pathlib import Path; from infra.app import synthesize; "
+    "from infra.config import load_environments; "
+    "synthesize(load_environments(), Path(sys.argv[1]))"
+)
+EAGER_IMPORT = "import cdktf_cdktf_provider_aws"
+RATIO_TARGET = 0.40
+
+
+def time_process(code: str, *args: str) -> float:
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, *args], check=True, env=env, capture_output=True)
+    return time.perf_counter() - started
+
+
+def median_of(repeat: int, code: str, *args: str) -> float:
+    return statistics.median(time_process(code, *args) for _ in range(repeat))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gitops.bench", description=__doc__)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per figure; the median counts")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    with tempfile.TemporaryDirectory(prefix="bench-synth-") as outdir:
+        synth = median_of(args.repeat, SYNTH_ALL, outdir)
+    eager = median_of(args.repeat, EAGER_IMPORT)
+    ratio = synth / eager
+    verdict = "within" if ratio <= RATIO_TARGET else "ABOVE"
+    print(f"synth of all 4 environments (lazy provider): {synth:6.2f} s")
+    print(f"eager import of cdktf_cdktf_provider_aws:    {eager:6.2f} s")
+    print(
+        f"ratio synth / eager import:                  {ratio:6.2f}   "
+        f"({verdict} the target of {RATIO_TARGET:.2f}; median of {args.repeat} run(s) each)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

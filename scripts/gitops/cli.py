@@ -1,0 +1,131 @@
+"""`gitops`: the command the Makefile, the workflows and people run.
+
+Each subcommand validates its input before doing any slow work (the jsii runtime is loaded
+only by commands that synthesize), prints one line and exits non-zero on any failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from gitops.errors import GitopsError, UsageError
+from gitops.paths import default_outdir
+from infra.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_environment
+
+VALIDATE_WORKERS = 2
+
+# jsii warns on every start that Node 20 is past its end of life; it works, so keep logs readable.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+
+def _load_configs(names: Sequence[str]) -> list[EnvironmentConfig]:
+    """Validate every named environment file before any work starts (all when none are named)."""
+    unique = list(dict.fromkeys(names)) or list(ENVIRONMENTS)
+    try:
+        return [load_environment(name) for name in unique]
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def _synthesize(configs: list[EnvironmentConfig], outdir: Path) -> list[Path]:
+    from infra.app import synthesize  # loads jsii: only when a command needs it
+
+    try:
+        return synthesize(configs, outdir)
+    except Exception as error:  # jsii surfaces construct errors as RuntimeError and friends
+        names = ", ".join(config.name for config in configs)
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise GitopsError(f"synth of {names} failed: {message}") from error
+
+
+def command_synth(args: argparse.Namespace) -> None:
+    configs = _load_configs(args.environments)
+    started = time.perf_counter()
+    written = _synthesize(configs, args.outdir)
+    elapsed = time.perf_counter() - started
+    for path in written:
+        print(f"synthesized {path}")
+    print(f"{len(written)} stack(s) in {elapsed:.1f}s")
+
+
+def command_validate(args: argparse.Namespace) -> None:
+    from gitops import terraform
+
+    configs = _load_configs(args.environments)
+    runner = terraform.prepare()  # fails fast on a missing terraform, before the slow synth
+    _synthesize(configs, args.outdir)
+
+    def validate(config: EnvironmentConfig) -> str:
+        started = time.perf_counter()
+        terraform.validate_stack(runner, args.outdir / "stacks" / config.stack_name)
+        return f"{config.stack_name}: valid ({time.perf_counter() - started:.1f}s)"
+
+    # Each validate is one terraform process loading the provider schema; two at a time halves
+    # the wall time on a 2-core machine. Results print in the order the environments were named.
+    with ThreadPoolExecutor(max_workers=VALIDATE_WORKERS) as pool:
+        for line in pool.map(validate, configs):
+            print(line)
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse prints usage plus the error; print the error alone, on one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrorParser(
+        prog="gitops", description="Synthesize, validate and ship the fraud-detection stacks."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def environments_argument(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "environments",
+            nargs="*",
+            metavar="ENV",
+            help=f"environments to act on ({', '.join(ENVIRONMENTS)}); all when left out",
+        )
+        sub.add_argument(
+            "--outdir",
+            type=Path,
+            default=default_outdir(),
+            help="where stacks are synthesized (default: cdktf.out at the repository root)",
+        )
+
+    synth = commands.add_parser("synth", help="write cdktf.out/stacks/fraud-detection-<env>/")
+    environments_argument(synth)
+    synth.set_defaults(handler=command_synth)
+
+    validate = commands.add_parser(
+        "validate", help="synth, then terraform init -backend=false and validate each stack"
+    )
+    environments_argument(validate)
+    validate.set_defaults(handler=command_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.handler(args)
+    except GitopsError as error:
+        print(f"gitops {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"gitops {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The Terraform CLI configuration: mirror when configured or found, registry otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gitops import terraform
+from gitops.errors import GitopsError
+
+from infra.versions import AWS_PROVIDER_VERSION
+
+
+def make_mirror(root: Path) -> Path:
+    provider_dir = (
+        root / terraform.PROVIDER_ADDRESS / AWS_PROVIDER_VERSION / terraform.platform_dir()
+    )
+    provider_dir.mkdir(parents=True)
+    (provider_dir / f"terraform-provider-aws_v{AWS_PROVIDER_VERSION}_x5").write_text("")
+    return root
+
+
+def test_configured_mirror_wins(tmp_path: Path) -> None:
+    mirror = make_mirror(tmp_path / "mirror")
+    assert terraform.find_mirror({"GITOPS_PROVIDER_MIRROR": str(mirror)}) == mirror
+
+
+def test_configured_mirror_must_hold_the_provider(tmp_path: Path) -> None:
+    with pytest.raises(
+        GitopsError, match=f"no registry.terraform.io/hashicorp/aws {AWS_PROVIDER_VERSION}"
+    ):
+        terraform.find_mirror({"GITOPS_PROVIDER_MIRROR": str(tmp_path)})
+
+
+def test_first_known_mirror_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty, second = tmp_path / "empty", make_mirror(tmp_path / "second")
+    monkeypatch.setattr(terraform, "KNOWN_MIRROR_DIRS", (str(empty), str(second)))
+    assert terraform.find_mirror({}) == second
+
+
+def test_no_mirror_means_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(terraform, "KNOWN_MIRROR_DIRS", (str(tmp_path),))
+    assert terraform.find_mirror({}) is None
+    text = terraform.render_cli_config(None, tmp_path / "cache")
+    assert "direct {}" in text and "filesystem_mirror" not in text
+    assert f'plugin_cache_dir = "{tmp_path / "cache"}"' in text
+
+
+def test_mirror_config_excludes_aws_from_the_registry(tmp_path: Path) -> None:
+    text = terraform.render_cli_config(tmp_path, tmp_path / "cache")
+    assert f'path    = "{tmp_path}"' in text
+    assert 'include = ["registry.terraform.io/hashicorp/aws"]' in text
+    assert 'exclude = ["registry.terraform.io/hashicorp/aws"]' in text
+
+
+def test_prepare_writes_config_and_respects_a_users_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITOPS_WORK_DIR", str(tmp_path / "work"))
+    runner = terraform.prepare({"PATH": "/usr/local/bin:/usr/bin:/bin"})
+    written = Path(runner.environ["TF_CLI_CONFIG_FILE"])
+    assert written == tmp_path / "work" / "terraform.rc" and written.is_file()
+
+    own = tmp_path / "mine.rc"
+    own.write_text("# mine\n")
+    runner = terraform.prepare(
+        {"PATH": "/usr/local/bin:/usr/bin:/bin", "TF_CLI_CONFIG_FILE": str(own)}
+    )
+    assert runner.environ["TF_CLI_CONFIG_FILE"] == str(own)
+
+
+def test_last_error_line_reads_terraform_diagnostics() -> None:
+    output = "\n╷\n│ Error: Unsupported argument\n│\n│   on cdk.tf.json line 3\n╵\n"
+    assert terraform.last_error_line(output) == "Unsupported argument"
