@@ -86,10 +86,15 @@ class ServiceConfig(Model):
     min_tasks: int = Field(ge=1, le=100, description="Fewest running tasks auto-scaling keeps.")
     max_tasks: int = Field(ge=1, le=100, description="Most running tasks auto-scaling allows.")
     cpu_target_percent: int = Field(ge=10, le=95, description="Average CPU auto-scaling aims at.")
-    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = (
-        Field(
-            description="CloudWatch Logs retention of /ecs/fraud-api-<env> (a value AWS accepts)."
-        )
+    health_check_path: str = Field(
+        pattern=r"^/[A-Za-z0-9/_-]*$", description="Path the container and target groups probe."
+    )
+    xray_daemon_image: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$",
+        description="Image of the X-Ray daemon sidecar, pinned by tag or digest.",
+    )
+    trace_sampling_rate: float = Field(
+        ge=0.0, le=1.0, description="Share of requests X-Ray traces beyond the first each second."
     )
 
     @model_validator(mode="after")
@@ -99,6 +104,18 @@ class ServiceConfig(Model):
                 f"min_tasks ({self.min_tasks}) must be <= max_tasks ({self.max_tasks})"
             )
         return self
+
+
+RetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731]
+
+
+class LogsConfig(Model):
+    retention_days: RetentionDays = Field(
+        description=(
+            "Retention of every CloudWatch log group (/ecs/fraud-api-<env>, API access logs,"
+            " WAF logs); a value CloudWatch accepts."
+        )
+    )
 
 
 class DatabaseConfig(Model):
@@ -133,8 +150,9 @@ class DatabaseConfig(Model):
 
 
 class ApiConfig(Model):
-    """API Gateway usage plan applied to the API key."""
+    """API Gateway: the stage and the usage plan applied to the API key."""
 
+    stage_name: str = Field(pattern=r"^[A-Za-z0-9_]{1,64}$", description="Deployed stage name.")
     rate_limit_rps: int = Field(ge=1, le=10000, description="Steady-state requests per second.")
     burst_limit: int = Field(ge=1, le=20000, description="Requests allowed in a burst.")
     daily_quota: int = Field(ge=1, description="Requests per API key per day.")
@@ -177,6 +195,13 @@ class AlarmConfig(Model):
 
 
 class LoadBalancerConfig(Model):
+    domain_name: str = Field(
+        pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        description=(
+            "Name on the certificate, resolving to the load balancer (DNS is managed outside"
+            " this stack); API Gateway forwards to https://<domain_name>."
+        ),
+    )
     certificate_arn: str = Field(
         pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$",
         description="ACM certificate the HTTPS listener presents.",
@@ -236,6 +261,7 @@ class EnvironmentConfig(Model):
     )
     network: NetworkConfig
     service: ServiceConfig
+    logs: LogsConfig
     database: DatabaseConfig
     api: ApiConfig
     waf: WafConfig

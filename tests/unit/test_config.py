@@ -55,7 +55,7 @@ def test_brief_numbers_come_from_the_files() -> None:
     )
     assert (dev.alarms.api_latency_ms, dev.alarms.min_healthy_tasks) == (200, 1)
     assert dev.alarms.max_db_connections == 80
-    assert dev.service.log_retention_days == 30
+    assert dev.logs.retention_days == 30
     assert dev.network.flow_log_expiry_days == 90
     assert dev.network.az_count == 3
 
@@ -202,8 +202,8 @@ def test_image_must_be_pinned_by_digest(tmp_path: Path) -> None:
 
 
 def test_log_retention_must_be_a_value_aws_accepts(tmp_path: Path) -> None:
-    message = load_error(tmp_path, "dev", lambda d: d["service"].update(log_retention_days=31))
-    assert "service.log_retention_days:" in message
+    message = load_error(tmp_path, "dev", lambda d: d["logs"].update(retention_days=31))
+    assert "logs.retention_days:" in message
 
 
 def test_several_errors_stay_on_one_line(tmp_path: Path) -> None:
