@@ -6,7 +6,10 @@ import ipaddress
 from dataclasses import dataclass
 
 from cdktf import Fn, Token
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
+    DataAwsAvailabilityZones,
+    DataAwsAvailabilityZonesFilter,
+)
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
@@ -23,11 +26,13 @@ from infra.naming import Naming
 SUBNET_PREFIX_DELTA = 4
 """Each subnet is 1/16 of the VPC: public subnets take the first slots, private the ninth on."""
 PRIVATE_SLOT_OFFSET = 8
+ZONE_LETTERS = "abcdef"
 
 
 @dataclass(frozen=True)
 class NetworkProps:
     naming: Naming
+    region: str
     vpc_cidr: str
     """IPv4 CIDR of the VPC; subnets are carved from it (/16 VPC -> /20 subnets)."""
     az_count: int
@@ -42,8 +47,14 @@ class NetworkProps:
                 f"NetworkProps.vpc_cidr {self.vpc_cidr}: too small to carve /"
                 f"{network.prefixlen + SUBNET_PREFIX_DELTA} subnets; use /24 or larger"
             )
-        if not 1 <= self.az_count <= PRIVATE_SLOT_OFFSET:
-            raise ValueError(f"NetworkProps.az_count {self.az_count}: must be 1..8")
+        if not 1 <= self.az_count <= len(ZONE_LETTERS):
+            raise ValueError(
+                f"NetworkProps.az_count {self.az_count}: must be 1..{len(ZONE_LETTERS)}"
+            )
+
+    def zone_names(self) -> list[str]:
+        """`<region>a`, `<region>b`, ...: the first `az_count` zones of the region."""
+        return [f"{self.region}{letter}" for letter in ZONE_LETTERS[: self.az_count]]
 
     def subnet_cidrs(self) -> tuple[list[str], list[str]]:
         """(public, private) CIDRs, one of each per AZ, non-overlapping and stable."""
@@ -62,7 +73,14 @@ class Network(Construct):
         naming = props.naming
         public_cidrs, private_cidrs = props.subnet_cidrs()
 
-        zones = DataAwsAvailabilityZones(self, "zones", state="available")
+        # Pin the zones by name: the set cannot grow when AWS adds a zone, and a plan fails
+        # loudly if a named zone is not available.
+        zones = DataAwsAvailabilityZones(
+            self,
+            "zones",
+            state="available",
+            filter=[DataAwsAvailabilityZonesFilter(name="zone-name", values=props.zone_names())],
+        )
         self.vpc = Vpc(
             self,
             "vpc",

@@ -10,9 +10,20 @@ from cdktf_cdktf_provider_aws.provider import (
 )
 from constructs import Construct
 
+from infra.api import Api, ApiProps
 from infra.config import EnvironmentConfig
+from infra.database import Database, DatabaseProps
+from infra.encryption import EncryptionKeys, EncryptionProps
+from infra.flow_logs import FlowLogs, FlowLogsProps
+from infra.load_balancer import LoadBalancer, LoadBalancerProps
+from infra.monitoring import Monitoring, MonitoringProps
 from infra.naming import Naming
 from infra.network import Network, NetworkProps
+from infra.registry import Registry, RegistryProps
+from infra.security_groups import SecurityGroups, SecurityGroupsProps
+from infra.service import FargateService, ServiceProps
+from infra.tracing import Tracing, TracingProps
+from infra.waf import Waf, WafProps
 
 REQUIRED_TERRAFORM = ">= 1.11, < 2.0"
 
@@ -37,18 +48,182 @@ class FraudDetectionStack(TerraformStack):
         self._configure_state_backend(config)
         self._configure_provider(config)
 
+        region, account_id = config.region, config.account_id
+
+        keys = EncryptionKeys(
+            self, "keys", EncryptionProps(naming=naming, account_id=account_id, region=region)
+        )
         self.network = Network(
             self,
             "network",
             NetworkProps(
                 naming=naming,
+                region=region,
                 vpc_cidr=config.network.vpc_cidr,
                 az_count=config.network.az_count,
                 nat_gateway_per_az=config.network.nat_gateway_per_az,
             ),
         )
+        FlowLogs(
+            self,
+            "flow-logs",
+            FlowLogsProps(
+                naming=naming,
+                account_id=account_id,
+                region=region,
+                vpc_id=self.network.vpc.id,
+                kms_key_arn=keys.telemetry.arn,
+                expiry_days=config.network.flow_log_expiry_days,
+            ),
+        )
+        groups = SecurityGroups(
+            self,
+            "security-groups",
+            SecurityGroupsProps(
+                naming=naming,
+                vpc_id=self.network.vpc.id,
+                container_port=config.service.container_port,
+            ),
+        )
+        registry = Registry(
+            self, "registry", RegistryProps(naming=naming, kms_key_arn=keys.data.arn)
+        )
+        database = Database(
+            self,
+            "database",
+            DatabaseProps(
+                naming=naming,
+                subnet_ids=self.network.private_subnet_ids,
+                security_group_id=groups.database.id,
+                kms_key_arn=keys.data.arn,
+                engine_version=config.database.engine_version,
+                min_capacity_acu=config.database.min_capacity_acu,
+                max_capacity_acu=config.database.max_capacity_acu,
+                backup_retention_days=config.database.backup_retention_days,
+                secret_rotation_days=config.database.secret_rotation_days,
+                deletion_protection=config.database.deletion_protection,
+            ),
+        )
+        load_balancer = LoadBalancer(
+            self,
+            "load-balancer",
+            LoadBalancerProps(
+                naming=naming,
+                account_id=account_id,
+                vpc_id=self.network.vpc.id,
+                subnet_ids=self.network.public_subnet_ids,
+                security_group_id=groups.load_balancer.id,
+                certificate_arn=config.load_balancer.certificate_arn,
+                target_port=config.service.container_port,
+                health_check_path=config.service.health_check_path,
+                access_log_expiry_days=config.network.flow_log_expiry_days,
+                deletion_protection=config.load_balancer.deletion_protection,
+            ),
+        )
+        service = FargateService(
+            self,
+            "service",
+            ServiceProps(
+                naming=naming,
+                account_id=account_id,
+                region=region,
+                image=registry.image(config.release.image_digest),
+                repository_arn=registry.repository.arn,
+                xray_daemon_image=config.service.xray_daemon_image,
+                subnet_ids=self.network.private_subnet_ids,
+                security_group_id=groups.service.id,
+                target_group_arn=load_balancer.active_target_group.arn,
+                secret_arn=database.secret_arn,
+                secret_kms_key_arn=keys.data.arn,
+                logs_kms_key_arn=keys.telemetry.arn,
+                cpu=config.service.cpu,
+                memory_mib=config.service.memory_mib,
+                container_port=config.service.container_port,
+                health_check_path=config.service.health_check_path,
+                min_tasks=config.service.min_tasks,
+                max_tasks=config.service.max_tasks,
+                cpu_target_percent=config.service.cpu_target_percent,
+                log_retention_days=config.logs.retention_days,
+                environment={
+                    "ENVIRONMENT": config.name,
+                    "APP_VERSION": config.release.app_version,
+                    "LOG_LEVEL": config.release.log_level,
+                },
+                depends_on=[load_balancer.https_listener],
+            ),
+        )
+        api = Api(
+            self,
+            "api",
+            ApiProps(
+                naming=naming,
+                backend_domain=config.load_balancer.domain_name,
+                stage_name=config.api.stage_name,
+                rate_limit_rps=config.api.rate_limit_rps,
+                burst_limit=config.api.burst_limit,
+                daily_quota=config.api.daily_quota,
+                logs_kms_key_arn=keys.telemetry.arn,
+                log_retention_days=config.logs.retention_days,
+            ),
+        )
+        Waf(
+            self,
+            "waf",
+            WafProps(
+                naming=naming,
+                rate_limit_per_5_minutes=config.waf.rate_limit_per_5_minutes,
+                blocked_countries=config.waf.blocked_countries,
+                protected_resource_arns=(load_balancer.load_balancer.arn, api.stage.arn),
+                logs_kms_key_arn=keys.telemetry.arn,
+                log_retention_days=config.logs.retention_days,
+            ),
+        )
+        Tracing(
+            self,
+            "tracing",
+            TracingProps(
+                naming=naming,
+                service_name=service.service.name,
+                sampling_rate=config.service.trace_sampling_rate,
+            ),
+        )
+        monitoring = Monitoring(
+            self,
+            "monitoring",
+            MonitoringProps(
+                naming=naming,
+                region=region,
+                kms_key_arn=keys.telemetry.arn,
+                api_name=api.rest_api.name,
+                api_stage=api.stage.stage_name,
+                load_balancer_arn_suffix=load_balancer.load_balancer.arn_suffix,
+                target_group_arn_suffix=load_balancer.active_target_group.arn_suffix,
+                cluster_name=service.cluster.name,
+                service_name=service.service.name,
+                db_cluster_identifier=database.cluster.cluster_identifier,
+                api_latency_ms=config.alarms.api_latency_ms,
+                min_healthy_tasks=config.alarms.min_healthy_tasks,
+                max_db_connections=config.alarms.max_db_connections,
+                notification_email=config.alarms.notification_email,
+            ),
+        )
 
-        TerraformOutput(self, "vpc_id", value=self.network.vpc.id, description="ID of the VPC.")
+        outputs = {
+            "alb_dns_name": (
+                load_balancer.load_balancer.dns_name,
+                "DNS name of the load balancer.",
+            ),
+            "api_endpoint": (api.invoke_url, "Invoke URL of the API stage; POST <url>/api/detect."),
+            "dashboard_url": (monitoring.dashboard_url, "CloudWatch dashboard of the API."),
+            "vpc_id": (self.network.vpc.id, "ID of the VPC."),
+            "ecs_cluster_name": (service.cluster.name, "Name of the ECS cluster running the API."),
+            "aurora_endpoint": (
+                database.cluster.endpoint,
+                "Writer endpoint of the Aurora cluster.",
+            ),
+        }
+        for name, (value, description) in outputs.items():
+            TerraformOutput(self, name, value=value, description=description)
 
     def _configure_state_backend(self, config: EnvironmentConfig) -> None:
         state = config.state

@@ -15,3 +15,17 @@ def one(stack: dict[str, Any], resource_type: str) -> dict[str, Any]:
     found = resources(stack, resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
     return next(iter(found.values()))
+
+
+def find(stack: dict[str, Any], resource_type: str, path: str) -> tuple[str, dict[str, Any]]:
+    """(logical id, body) of the resource whose construct path ends with `path`."""
+    for logical_id, body in resources(stack, resource_type).items():
+        if body["//"]["metadata"]["path"].endswith("/" + path):
+            return logical_id, body
+    raise AssertionError(f"no {resource_type} at construct path */{path}")
+
+
+def ref(stack: dict[str, Any], resource_type: str, path: str, attribute: str) -> str:
+    """The `${type.id.attribute}` expression that refers to a resource's attribute."""
+    logical_id, _ = find(stack, resource_type, path)
+    return f"${{{resource_type}.{logical_id}.{attribute}}}"

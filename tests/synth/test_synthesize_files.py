@@ -65,6 +65,6 @@ def test_network_props_refuse_bad_combinations() -> None:
     from infra.network import NetworkProps
 
     with pytest.raises(ValueError, match=r"NetworkProps.vpc_cidr 10.0.0.0/26: too small"):
-        NetworkProps(naming=Naming("dev"), vpc_cidr="10.0.0.0/26", az_count=3)
-    with pytest.raises(ValueError, match=r"NetworkProps.az_count 9: must be 1..8"):
-        NetworkProps(naming=Naming("dev"), vpc_cidr="10.0.0.0/16", az_count=9)
+        NetworkProps(naming=Naming("dev"), region="us-east-1", vpc_cidr="10.0.0.0/26", az_count=3)
+    with pytest.raises(ValueError, match=r"NetworkProps.az_count 9: must be 1..6"):
+        NetworkProps(naming=Naming("dev"), region="us-east-1", vpc_cidr="10.0.0.0/16", az_count=9)

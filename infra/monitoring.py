@@ -1,0 +1,184 @@
+"""CloudWatch dashboard and alarms, all alarms to one KMS-encrypted SNS topic."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from constructs import Construct
+
+from infra.naming import Naming
+
+PERIOD_SECONDS = 60
+EVALUATION_PERIODS = 3
+
+
+@dataclass(frozen=True)
+class MonitoringProps:
+    naming: Naming
+    region: str
+    kms_key_arn: str
+    api_name: str
+    api_stage: str
+    load_balancer_arn_suffix: str
+    target_group_arn_suffix: str
+    """The active target group: its healthy hosts are the healthy ECS tasks."""
+    cluster_name: str
+    service_name: str
+    db_cluster_identifier: str
+    api_latency_ms: int
+    min_healthy_tasks: int
+    max_db_connections: int
+    notification_email: str | None = None
+    """Left out, the topic has no subscriber (subscribe on-call tooling outside the stack)."""
+
+
+class Monitoring(Construct):
+    def __init__(self, scope: Construct, id: str, props: MonitoringProps) -> None:
+        super().__init__(scope, id)
+        naming = self._naming = props.naming
+        self.topic = SnsTopic(
+            self,
+            "alarms",
+            name=naming.name("alarms"),
+            kms_master_key_id=props.kms_key_arn,
+            tags=naming.tags("alarms"),
+        )
+        if props.notification_email:
+            SnsTopicSubscription(
+                self, "email", topic_arn=self.topic.arn, protocol="email",
+                endpoint=props.notification_email,
+            )  # fmt: skip
+
+        api = {"ApiName": props.api_name, "Stage": props.api_stage}
+        self.alarms = {
+            "api-latency": self._alarm(
+                "api-latency",
+                f"API latency above {props.api_latency_ms} ms",
+                namespace="AWS/ApiGateway",
+                metric="Latency",
+                dimensions=api,
+                statistic="Average",
+                comparison="GreaterThanThreshold",
+                threshold=props.api_latency_ms,
+            ),
+            "healthy-tasks": self._alarm(
+                "healthy-tasks",
+                f"Fewer than {props.min_healthy_tasks} healthy API task(s)",
+                namespace="AWS/ApplicationELB",
+                metric="HealthyHostCount",
+                dimensions={
+                    "TargetGroup": props.target_group_arn_suffix,
+                    "LoadBalancer": props.load_balancer_arn_suffix,
+                },
+                statistic="Minimum",
+                comparison="LessThanThreshold",
+                threshold=props.min_healthy_tasks,
+                missing="breaching",
+            ),
+            "db-connections": self._alarm(
+                "db-connections",
+                f"Aurora connections above {props.max_db_connections}",
+                namespace="AWS/RDS",
+                metric="DatabaseConnections",
+                dimensions={"DBClusterIdentifier": props.db_cluster_identifier},
+                statistic="Maximum",
+                comparison="GreaterThanThreshold",
+                threshold=props.max_db_connections,
+            ),
+        }
+        self.dashboard = CloudwatchDashboard(
+            self,
+            "dashboard",
+            dashboard_name=naming.name("api"),
+            dashboard_body=json.dumps(self._dashboard(props, api)),
+        )
+        self.dashboard_url = (
+            f"https://{props.region}.console.aws.amazon.com/cloudwatch/home?region="
+            f"{props.region}#dashboards:name={naming.name('api')}"
+        )
+
+    def _alarm(
+        self,
+        key: str,
+        description: str,
+        *,
+        namespace: str,
+        metric: str,
+        dimensions: dict[str, str],
+        statistic: str,
+        comparison: str,
+        threshold: float,
+        missing: str = "notBreaching",
+    ) -> CloudwatchMetricAlarm:
+        return CloudwatchMetricAlarm(
+            self,
+            key,
+            alarm_name=self._naming.name(key),
+            alarm_description=description,
+            namespace=namespace,
+            metric_name=metric,
+            dimensions=dimensions,
+            statistic=statistic,
+            period=PERIOD_SECONDS,
+            evaluation_periods=EVALUATION_PERIODS,
+            comparison_operator=comparison,
+            threshold=threshold,
+            treat_missing_data=missing,
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+        )
+
+    @staticmethod
+    def _dashboard(props: MonitoringProps, api: dict[str, str]) -> dict[str, Any]:
+        def widget(title: str, metrics: list[list[Any]], x: int, y: int) -> dict[str, Any]:
+            return {
+                "type": "metric",
+                "x": x,
+                "y": y,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": title,
+                    "region": props.region,
+                    "period": PERIOD_SECONDS,
+                    "view": "timeSeries",
+                    "metrics": metrics,
+                },
+            }
+
+        api_dims = ["ApiName", api["ApiName"], "Stage", api["Stage"]]
+        ecs_dims = ["ClusterName", props.cluster_name, "ServiceName", props.service_name]
+        return {
+            "widgets": [
+                widget(
+                    "API latency (ms)",
+                    [["AWS/ApiGateway", "Latency", *api_dims, {"stat": "Average"}],
+                     ["AWS/ApiGateway", "Latency", *api_dims, {"stat": "p99"}]],
+                    0, 0,
+                ),
+                widget(
+                    "API errors (4xx, 5xx)",
+                    [["AWS/ApiGateway", "4XXError", *api_dims, {"stat": "Sum"}],
+                     ["AWS/ApiGateway", "5XXError", *api_dims, {"stat": "Sum"}]],
+                    12, 0,
+                ),
+                widget(
+                    "Aurora connections",
+                    [["AWS/RDS", "DatabaseConnections", "DBClusterIdentifier",
+                      props.db_cluster_identifier, {"stat": "Maximum"}]],
+                    0, 6,
+                ),
+                widget(
+                    "ECS CPU and memory (%)",
+                    [["AWS/ECS", "CPUUtilization", *ecs_dims, {"stat": "Average"}],
+                     ["AWS/ECS", "MemoryUtilization", *ecs_dims, {"stat": "Average"}]],
+                    12, 6,
+                ),
+            ]
+        }  # fmt: skip
