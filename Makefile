@@ -19,7 +19,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install synth validate test test-fast lint bench clean
+.PHONY: help install synth validate check test test-fast lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ synth: install ## synthesize cdktf.out/stacks/fraud-detection-<env>/ (ENVS="dev 
 
 validate: install ## synth, then terraform init + validate every stack with the real aws provider
 	$(RUN) gitops validate $(ENVS)
+
+check: install ## policy gate: checkov built-in + custom checks on every stack, SARIF/JUnit in reports/
+	$(RUN) gitops check $(ENVS)
 
 lint: install ## pre-commit on every file (ruff, formatting, YAML/JSON, secrets, workflows)
 	$(RUN) pre-commit run --all-files --show-diff-on-failure

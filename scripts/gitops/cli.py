@@ -74,6 +74,33 @@ def command_validate(args: argparse.Namespace) -> None:
             print(line)
 
 
+def command_check(args: argparse.Namespace) -> None:
+    from gitops import policy, policy_reports
+
+    skips = policy.load_skips()  # a skip without a reason stops the gate before any work
+    if args.stack_dir is not None:
+        if args.environments:
+            raise UsageError("give environments or --stack-dir, not both")
+        stack_file = args.stack_dir / "cdk.tf.json"
+        if not stack_file.is_file():
+            raise UsageError(f"{args.stack_dir}: no cdk.tf.json in this folder")
+        stack_files = [stack_file]
+    else:
+        configs = _load_configs(args.environments)
+        _synthesize(configs, args.outdir)
+        stack_files = [args.outdir / "stacks" / c.stack_name / "cdk.tf.json" for c in configs]
+
+    started = time.perf_counter()
+    results = policy.evaluate(stack_files, skips)
+    for line in policy.summary_lines(results):
+        print(line)
+    sarif_path, junit_path = policy_reports.write_reports(results, args.report_dir)
+    failed = sum(result.count("failed") for result in results)
+    print(f"reports: {sarif_path}, {junit_path} ({time.perf_counter() - started:.1f}s)")
+    if failed:
+        raise GitopsError(f"{failed} failed check(s); fix them or add a reviewed skip")
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """argparse prints usage plus the error; print the error alone, on one line."""
 
@@ -110,6 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     environments_argument(validate)
     validate.set_defaults(handler=command_validate)
+
+    check = commands.add_parser(
+        "check", help="policy gate: checkov built-in and custom checks, reviewed skips"
+    )
+    environments_argument(check)
+    check.add_argument(
+        "--stack-dir", type=Path, help="check this synthesized stack folder instead of synthesizing"
+    )
+    check.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("reports"),
+        help="where policy.sarif and policy-junit.xml go (default: reports/)",
+    )
+    check.set_defaults(handler=command_check)
     return parser
 
 

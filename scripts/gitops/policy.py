@@ -1,0 +1,281 @@
+"""The policy gate: checkov's built-in checks plus `policies/checks/`, with reviewed skips.
+
+Decisions are pure functions over checkov's JSON report, so they are tested without running
+checkov: `identify` names each finding by its construct path (stable across environments and
+hashes), `apply_skips` turns failures covered by `policies/skips.yaml` into skips, and
+`summarize` counts per environment. `run_checkov` is the one impure step.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gitops.errors import GitopsError
+from infra.config import ENVIRONMENTS, REPO_ROOT
+
+POLICIES_DIR = REPO_ROOT / "policies"
+SKIPS_FILE = POLICIES_DIR / "skips.yaml"
+CUSTOM_CHECKS_DIR = POLICIES_DIR / "checks"
+STACK_PREFIX = "fraud-detection-"
+MIN_REASON_LENGTH = 20
+
+Status = Literal["passed", "failed", "skipped"]
+
+
+class Skip(BaseModel):
+    """One reviewed exception: a check that does not apply, where, and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    check: str = Field(pattern=r"^CKV2?_[A-Z0-9]+_\d+$|^CKV_FD_\d+$")
+    resources: tuple[str, ...] = Field(
+        min_length=1, description="Construct paths inside the stack (globs), or '*' for all."
+    )
+    environments: tuple[str, ...] = Field(default=ENVIRONMENTS, min_length=1)
+    reason: str = Field(min_length=MIN_REASON_LENGTH)
+
+    def covers(self, check_id: str, construct_path: str, environment: str | None) -> bool:
+        if check_id != self.check:
+            return False
+        if environment is not None and environment not in self.environments:
+            return False
+        if environment is None and set(self.environments) != set(ENVIRONMENTS):
+            return False  # a stack of unknown environment only gets skips meant for all
+        return any(fnmatch.fnmatchcase(construct_path, pattern) for pattern in self.resources)
+
+
+def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
+    """Read the skip list; any entry without a proper reason stops the gate with one line."""
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except FileNotFoundError:
+        return []
+    except yaml.YAMLError as error:
+        raise GitopsError(f"{path}: invalid YAML ({error.__class__.__name__})") from None
+    if not isinstance(entries, list):
+        raise GitopsError(f"{path}: expected a list of skips")
+    skips = []
+    for index, entry in enumerate(entries, start=1):
+        label = entry.get("check", "?") if isinstance(entry, dict) else "?"
+        try:
+            skip = Skip.model_validate(entry)
+        except ValidationError as error:
+            first = error.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "entry"
+            problem = (
+                "required: every skip needs a written reason"
+                if first["type"] == "missing" and where == "reason"
+                else first["msg"]
+            )
+            raise GitopsError(f"{path}: skip {index} ({label}): {where}: {problem}") from None
+        unknown = sorted(set(skip.environments) - set(ENVIRONMENTS))
+        if unknown:
+            raise GitopsError(
+                f"{path}: skip {index} ({label}): environments: unknown {', '.join(unknown)}"
+            )
+        skips.append(skip)
+    return skips
+
+
+@dataclass(frozen=True)
+class Finding:
+    environment: str | None
+    stack_file: Path
+    check_id: str
+    check_name: str
+    resource: str
+    """Terraform address, e.g. `aws_s3_bucket.flow-logs_bucket_46D6A62B`."""
+    construct_path: str
+    """Path of the construct inside the stack, e.g. `flow-logs/bucket`."""
+    status: Status
+    lines: tuple[int, int] = (1, 1)
+    reason: str = ""
+    """Why it was skipped (from the skip list)."""
+
+
+@dataclass
+class EnvironmentResult:
+    environment: str
+    stack_file: Path
+    findings: list[Finding] = field(default_factory=list)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for finding in self.findings if finding.status == status)
+
+    @property
+    def failed(self) -> list[Finding]:
+        return [finding for finding in self.findings if finding.status == "failed"]
+
+
+def stack_environment(stack: dict[str, Any]) -> str | None:
+    name = stack.get("//", {}).get("metadata", {}).get("stackName", "")
+    environment = name.removeprefix(STACK_PREFIX)
+    return environment if name.startswith(STACK_PREFIX) and environment in ENVIRONMENTS else None
+
+
+def resource_index(stack: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """logical id -> (resource type, construct path below the stack)."""
+    index = {}
+    for block in ("resource", "data"):
+        for resource_type, resources in stack.get(block, {}).items():
+            for logical_id, body in resources.items():
+                path = body.get("//", {}).get("metadata", {}).get("path", logical_id)
+                index[logical_id] = (resource_type, path.split("/", 1)[-1])
+    return index
+
+
+def identify(
+    record: dict[str, Any], status: Status, index: dict[str, tuple[str, str]], stack_file: Path,
+    environment: str | None,
+) -> Finding:  # fmt: skip
+    """Turn one checkov record into a Finding, restoring the type checkov sometimes drops."""
+    address = record["resource"]
+    logical_id = address.split(".", 1)[-1]
+    resource_type, construct_path = index.get(logical_id, (address.split(".", 1)[0], logical_id))
+    lines = tuple(record.get("file_line_range") or (1, 1))
+    return Finding(
+        environment=environment,
+        stack_file=stack_file,
+        check_id=record["check_id"],
+        check_name=record["check_name"],
+        resource=f"{resource_type}.{logical_id}",
+        construct_path=construct_path,
+        status=status,
+        lines=(int(lines[0]), int(lines[-1])),
+    )
+
+
+def apply_skips(findings: Iterable[Finding], skips: Sequence[Skip]) -> list[Finding]:
+    """Failed findings covered by a skip become `skipped`, carrying the skip's reason."""
+    result = []
+    for finding in findings:
+        if finding.status == "failed":
+            skip = next(
+                (
+                    s
+                    for s in skips
+                    if s.covers(finding.check_id, finding.construct_path, finding.environment)
+                ),
+                None,
+            )
+            if skip:
+                finding = replace(finding, status="skipped", reason=skip.reason)
+        result.append(finding)
+    return result
+
+
+def prepare_inputs(stack_files: Sequence[Path], workdir: Path) -> dict[Path, Path]:
+    """Copy each stack where checkov can parse it: checkov 3.3's terraform_json parser rejects
+    scalar settings in the `terraform` block (`required_version`), which Terraform needs and
+    no check reads. The copy keeps every line where it was, so reported lines stay true."""
+    copies = {}
+    for number, stack_file in enumerate(stack_files):
+        stack = json.loads(stack_file.read_text())
+        settings = stack.get("terraform", {})
+        for key in [k for k, v in settings.items() if not isinstance(v, dict | list)]:
+            settings[key] = {}
+        target = workdir / str(number) / "cdk.tf.json"
+        target.parent.mkdir(parents=True)
+        target.write_text(json.dumps(stack, indent=2))
+        copies[target] = stack_file
+    return copies
+
+
+def checkov_binary() -> str:
+    beside_python = Path(sys.executable).with_name("checkov")
+    found = str(beside_python) if beside_python.exists() else shutil.which("checkov")
+    if not found:
+        raise GitopsError("checkov: not found; run `make install`")
+    return found
+
+
+def run_checkov(
+    stack_files: Sequence[Path],
+) -> list[tuple[Path, dict[str, Any], list[tuple[Status, dict]]]]:
+    """Run checkov once over every stack; returns (stack file, stack JSON, records) per stack."""
+    with tempfile.TemporaryDirectory(prefix="gitops-check-") as scratch:
+        copies = prepare_inputs(stack_files, Path(scratch))
+        command = [
+            checkov_binary(), "--framework", "terraform_json", "--skip-download", "--compact",
+            "-o", "json", "-d", scratch,
+        ]  # fmt: skip
+        if any(CUSTOM_CHECKS_DIR.glob("*.py")):
+            command += ["--external-checks-dir", str(CUSTOM_CHECKS_DIR)]
+        env = {**os.environ, "LOG_LEVEL": "ERROR", "BC_SKIP_MAPPING": "TRUE"}
+        completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if completed.returncode not in (0, 1):
+            last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+            raise GitopsError(f"checkov failed (exit {completed.returncode}): {last}")
+        reports = _json_documents(completed.stdout)
+        per_stack: dict[Path, list[tuple[Status, dict]]] = {copy: [] for copy in copies}
+        for framework_report in reports:
+            results = framework_report.get("results", {})
+            for status, key in (("passed", "passed_checks"), ("failed", "failed_checks"),
+                                ("skipped", "skipped_checks")):  # fmt: skip
+                for record in results.get(key, []):
+                    copy = Path(record["file_abs_path"])
+                    if copy in per_stack:
+                        per_stack[copy].append((status, record))
+        return [
+            (original, json.loads(original.read_text()), per_stack[copy])
+            for copy, original in copies.items()
+        ]
+
+
+def _json_documents(text: str) -> list[dict[str, Any]]:
+    """checkov prints one JSON report per scanned folder, back to back (or a list of them)."""
+    decoder, documents, position = json.JSONDecoder(), [], 0
+    while position < len(text):
+        if text[position].isspace():
+            position += 1
+            continue
+        try:
+            document, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError:
+            raise GitopsError("checkov printed no JSON report; run it by hand to see why") from None
+        documents.extend(document if isinstance(document, list) else [document])
+    if not documents:
+        raise GitopsError("checkov printed no JSON report; run it by hand to see why")
+    return documents
+
+
+def evaluate(stack_files: Sequence[Path], skips: Sequence[Skip]) -> list[EnvironmentResult]:
+    results = []
+    for stack_file, stack, records in run_checkov(stack_files):
+        environment = stack_environment(stack)
+        index = resource_index(stack)
+        findings = [
+            identify(record, status, index, stack_file, environment) for status, record in records
+        ]
+        label = environment or str(stack_file.parent)
+        findings.sort(key=lambda f: (f.check_id, f.resource))
+        results.append(EnvironmentResult(label, stack_file, apply_skips(findings, skips)))
+    return results
+
+
+def summary_lines(results: Sequence[EnvironmentResult]) -> list[str]:
+    lines = []
+    for result in results:
+        lines.append(
+            f"{result.environment}: {result.count('passed')} passed, {result.count('failed')} "
+            f"failed, {result.count('skipped')} skipped"
+        )
+        for finding in result.failed:
+            lines.append(
+                f"  FAILED {finding.check_id} {finding.check_name}: {finding.resource} "
+                f"({finding.construct_path})"
+            )
+    return lines

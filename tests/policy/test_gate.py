@@ -1,0 +1,68 @@
+"""`gitops check` end to end with real checkov on the real synthesized stacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from infra.config import ENVIRONMENTS
+
+pytestmark = pytest.mark.slow
+GITOPS = str(Path(sys.executable).with_name("gitops"))
+
+
+def gitops(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [GITOPS, *args], capture_output=True, text=True, timeout=600, env=dict(os.environ)
+    )
+
+
+def test_every_environment_passes_the_gate(synth_outdir: Path, tmp_path: Path) -> None:
+    result = gitops("check", "--outdir", str(synth_outdir), "--report-dir", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for env in ENVIRONMENTS:
+        assert f"{env}: " in result.stdout and " 0 failed" in result.stdout
+    sarif = json.loads((tmp_path / "policy.sarif").read_text())
+    assert sarif["version"] == "2.1.0"
+    results = sarif["runs"][0]["results"]
+    assert results and all(r.get("suppressions") for r in results), "only suppressed findings"
+    suites = ElementTree.parse(tmp_path / "policy-junit.xml").getroot()
+    assert {s.get("name") for s in suites} == {f"policy.{env}" for env in ENVIRONMENTS}
+    assert all(s.get("failures") == "0" and int(s.get("tests")) > 200 for s in suites)
+
+
+def test_an_injected_violation_fails_and_names_the_check(
+    synth_outdir: Path, tmp_path: Path
+) -> None:
+    stack_dir = tmp_path / "fraud-detection-dev"
+    shutil.copytree(synth_outdir / "stacks" / "fraud-detection-dev", stack_dir)
+    stack = json.loads((stack_dir / "cdk.tf.json").read_text())
+    alb = next(iter(stack["resource"]["aws_lb"].values()))
+    alb["drop_invalid_header_fields"] = False
+    (stack_dir / "cdk.tf.json").write_text(json.dumps(stack, indent=2))
+
+    result = gitops("check", "--stack-dir", str(stack_dir), "--report-dir", str(tmp_path / "r"))
+    assert result.returncode == 1
+    assert "dev: " in result.stdout and " 1 failed" in result.stdout
+    assert "FAILED CKV_AWS_131" in result.stdout and "(load-balancer/alb)" in result.stdout
+    assert result.stderr.strip() == (
+        "gitops check: error: 1 failed check(s); fix them or add a reviewed skip"
+    )
+    sarif = json.loads((tmp_path / "r" / "policy.sarif").read_text())
+    failed = [r for r in sarif["runs"][0]["results"] if not r.get("suppressions")]
+    assert [r["ruleId"] for r in failed] == ["CKV_AWS_131"]
+
+
+def test_stack_dir_without_a_stack(tmp_path: Path) -> None:
+    result = gitops("check", "--stack-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip() == f"gitops check: error: {tmp_path}: no cdk.tf.json in this folder"
+    )
