@@ -28,6 +28,7 @@ from infra.config import ENVIRONMENTS, REPO_ROOT
 
 POLICIES_DIR = REPO_ROOT / "policies"
 SKIPS_FILE = POLICIES_DIR / "skips.yaml"
+PCI_DSS_FILE = POLICIES_DIR / "pci_dss.yaml"
 CUSTOM_CHECKS_DIR = POLICIES_DIR / "checks"
 STACK_PREFIX = "fraud-detection-"
 MIN_REASON_LENGTH = 20
@@ -266,7 +267,89 @@ def evaluate(stack_files: Sequence[Path], skips: Sequence[Skip]) -> list[Environ
     return results
 
 
-def summary_lines(results: Sequence[EnvironmentResult]) -> list[str]:
+@dataclass(frozen=True)
+class Requirement:
+    """One PCI DSS requirement and the checks that enforce it (policies/pci_dss.yaml)."""
+
+    id: str
+    title: str
+    checks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RequirementStatus:
+    requirement: Requirement
+    covered: bool
+    """At least one of its checks ran (passed, failed or was skipped) on some stack."""
+    failed_checks: tuple[str, ...]
+    """Its checks with a failed finding in any environment."""
+
+    @property
+    def passing(self) -> bool:
+        return not self.failed_checks
+
+
+def load_pci_map(path: Path = PCI_DSS_FILE) -> list[Requirement]:
+    """Read the PCI DSS map; a missing file means no map (and no PCI lines in the summary)."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        return []
+    except yaml.YAMLError as error:
+        raise GitopsError(f"{path}: invalid YAML ({error.__class__.__name__})") from None
+    try:
+        return [
+            Requirement(str(key), str(body["title"]).strip(), tuple(body["checks"]))
+            for key, body in document["requirements"].items()
+        ]
+    except (KeyError, TypeError, AttributeError):
+        raise GitopsError(f"{path}: expected requirements: {{id: {{title, checks}}}}") from None
+
+
+def pci_coverage(
+    results: Sequence[EnvironmentResult], requirements: Sequence[Requirement]
+) -> list[RequirementStatus]:
+    """Which PCI DSS requirements the run covered and which of them failed.
+
+    Pure over the findings, so the gate can say in one line which requirements a failure puts at
+    risk, and a requirement whose checks all stopped running (renamed, not applicable any more)
+    shows up as uncovered instead of silently passing."""
+    ran = {finding.check_id for result in results for finding in result.findings}
+    failed = {finding.check_id for result in results for finding in result.failed}
+    return [
+        RequirementStatus(
+            requirement,
+            covered=any(check in ran for check in requirement.checks),
+            failed_checks=tuple(check for check in requirement.checks if check in failed),
+        )
+        for requirement in requirements
+    ]
+
+
+def pci_lines(statuses: Sequence[RequirementStatus]) -> list[str]:
+    if not statuses:
+        return []
+    covered = [s for s in statuses if s.covered]
+    passing = [s for s in covered if s.passing]
+    uncovered = [s.requirement.id for s in statuses if not s.covered]
+    lines = [
+        f"PCI DSS: {len(covered)}/{len(statuses)} requirements covered, {len(passing)} passing"
+        + (f" (not covered: {', '.join(uncovered)})" if uncovered else "")
+    ]
+    for status in covered:
+        if not status.passing:
+            lines.append(
+                f"  PCI DSS {status.requirement.id} FAILING ({', '.join(status.failed_checks)}): "
+                f"{status.requirement.title}"
+            )
+    return lines
+
+
+def summary_lines(
+    results: Sequence[EnvironmentResult], requirements: Sequence[Requirement] | None = None
+) -> list[str]:
+    """Counts and failures per environment, then PCI DSS coverage (map: policies/pci_dss.yaml)."""
+    requirements = load_pci_map() if requirements is None else requirements
     lines = []
     for result in results:
         lines.append(
@@ -278,4 +361,4 @@ def summary_lines(results: Sequence[EnvironmentResult]) -> list[str]:
                 f"  FAILED {finding.check_id} {finding.check_name}: {finding.resource} "
                 f"({finding.construct_path})"
             )
-    return lines
+    return lines + pci_lines(pci_coverage(results, requirements))

@@ -1,0 +1,69 @@
+"""CKV_FD_3: ingress from anywhere (0.0.0.0/0, ::/0) only to TCP/UDP port 80 or 443.
+
+Covers inline `ingress` blocks of aws_security_group / aws_default_security_group,
+aws_security_group_rule of type ingress and aws_vpc_security_group_ingress_rule. A rule open to
+anywhere must name a single port, 80 or 443; all-protocol rules (`-1`) and port ranges fail.
+"""
+
+from __future__ import annotations
+
+from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+from fd_common import blocks, first, strings
+
+ANYWHERE = frozenset({"0.0.0.0/0", "::/0"})
+WEB_PORTS = frozenset({80, 443})
+PORT_PROTOCOLS = frozenset({"tcp", "udp", "6", "17"})
+
+
+def open_to_anywhere(rule: dict) -> bool:
+    keys = ("cidr_blocks", "ipv6_cidr_blocks", "cidr_ipv4", "cidr_ipv6")
+    return any(cidr in ANYWHERE for key in keys for cidr in strings(rule.get(key)))
+
+
+def web_only(rule: dict, protocol_key: str) -> bool:
+    protocol = str(first(rule, protocol_key, "")).lower()
+    try:
+        low, high = int(first(rule, "from_port")), int(first(rule, "to_port"))
+    except (TypeError, ValueError):
+        return False
+    return protocol in PORT_PROTOCOLS and low == high and low in WEB_PORTS
+
+
+class PublicIngressWebOnly(BaseResourceCheck):
+    def __init__(self) -> None:
+        super().__init__(
+            name="Security groups admit 0.0.0.0/0 or ::/0 only to port 80 or 443",
+            id="CKV_FD_3",
+            categories=[CheckCategories.NETWORKING],
+            supported_resources=[
+                "aws_security_group",
+                "aws_default_security_group",
+                "aws_security_group_rule",
+                "aws_vpc_security_group_ingress_rule",
+            ],
+        )
+
+    def scan_resource_conf(self, conf):  # type: ignore[no-untyped-def]
+        self.details = []
+        if self.entity_type in ("aws_security_group", "aws_default_security_group"):
+            self.evaluated_keys = ["ingress"]
+            rules, protocol_key = blocks(conf, "ingress"), "protocol"
+        elif self.entity_type == "aws_security_group_rule":
+            self.evaluated_keys = ["type", "cidr_blocks", "ipv6_cidr_blocks", "from_port"]
+            if first(conf, "type") != "ingress":
+                return CheckResult.UNKNOWN
+            rules, protocol_key = [conf], "protocol"
+        else:
+            self.evaluated_keys = ["cidr_ipv4", "cidr_ipv6", "ip_protocol", "from_port"]
+            rules, protocol_key = [conf], "ip_protocol"
+        for rule in rules:
+            if open_to_anywhere(rule) and not web_only(rule, protocol_key):
+                self.details.append(
+                    f"open to anywhere on {first(rule, protocol_key)} "
+                    f"{first(rule, 'from_port')}-{first(rule, 'to_port')}"
+                )
+        return CheckResult.FAILED if self.details else CheckResult.PASSED
+
+
+check = PublicIngressWebOnly()
