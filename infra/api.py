@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
-from cdktf_cdktf_provider_aws.api_gateway_client_certificate import ApiGatewayClientCertificate
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
@@ -182,10 +181,6 @@ class Api(Construct):
             kms_key_id=props.logs_kms_key_arn,
             tags=naming.tags("api", "access-logs"),
         )
-        client_certificate = ApiGatewayClientCertificate(
-            self, "client-certificate", description=f"Backend calls from {naming.name('api')}",
-            tags=naming.tags("api", "client-cert"),
-        )  # fmt: skip
         self.stage = ApiGatewayStage(
             self,
             "stage",
@@ -193,7 +188,6 @@ class Api(Construct):
             deployment_id=deployment.id,
             stage_name=props.stage_name,
             xray_tracing_enabled=True,
-            client_certificate_id=client_certificate.id,
             access_log_settings=ApiGatewayStageAccessLogSettings(
                 destination_arn=self.access_logs.arn,
                 format=json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),

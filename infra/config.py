@@ -198,13 +198,10 @@ class LoadBalancerConfig(Model):
     domain_name: str = Field(
         pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
         description=(
-            "Name on the certificate, resolving to the load balancer (DNS is managed outside"
-            " this stack); API Gateway forwards to https://<domain_name>."
+            "Domain of the API's load balancer. The HTTPS listener presents the newest issued"
+            " ACM certificate for it (found by name, so renewals need no change here); its DNS"
+            " record is managed outside this stack; API Gateway forwards to https://<domain_name>."
         ),
-    )
-    certificate_arn: str = Field(
-        pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$",
-        description="ACM certificate the HTTPS listener presents.",
     )
     deletion_protection: bool = Field(description="Refuse to delete the load balancer while set.")
 
@@ -245,7 +242,7 @@ class EmulatorConfig(Model):
     """A local AWS emulator that stands in for every AWS endpoint (only the `local` environment)."""
 
     endpoint: str = Field(
-        pattern=r"^http://(127\.\d+\.\d+\.\d+|localhost)(:\d+)?$",
+        pattern=r"^https?://(127\.\d+\.\d+\.\d+|localhost)(:\d+)?$",
         description="Loopback URL of the emulator; the provider and the state backend use it.",
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cdktf_cdktf_provider_aws.data_aws_acm_certificate import DataAwsAcmCertificate
 from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import (
@@ -39,7 +40,8 @@ class LoadBalancerProps:
     subnet_ids: Sequence[str]
     """Public subnets, one per AZ."""
     security_group_id: str
-    certificate_arn: str
+    domain_name: str
+    """The HTTPS listener presents the newest ISSUED ACM certificate for this domain."""
     target_port: int
     health_check_path: str
     access_log_expiry_days: int
@@ -122,6 +124,9 @@ class LoadBalancer(Construct):
             for color in ("blue", "green")
         }
         self.active_target_group = self.target_groups[props.active_color]
+        certificate = DataAwsAcmCertificate(
+            self, "certificate", domain=props.domain_name, statuses=["ISSUED"], most_recent=True
+        )
         self.https_listener = LbListener(
             self,
             "https",
@@ -129,7 +134,7 @@ class LoadBalancer(Construct):
             port=443,
             protocol="HTTPS",
             ssl_policy=TLS_POLICY,
-            certificate_arn=props.certificate_arn,
+            certificate_arn=certificate.arn,
             default_action=[
                 LbListenerDefaultAction(
                     type="forward",

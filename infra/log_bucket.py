@@ -114,7 +114,7 @@ class LogBucket(Construct):
                 S3BucketLifecycleConfigurationRule(
                     id="expire-logs",
                     status="Enabled",
-                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    filter=[S3BucketLifecycleConfigurationRuleFilter()],  # every object
                     expiration=[
                         S3BucketLifecycleConfigurationRuleExpiration(days=props.expiry_days)
                     ],

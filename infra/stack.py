@@ -113,7 +113,7 @@ class FraudDetectionStack(TerraformStack):
                 vpc_id=self.network.vpc.id,
                 subnet_ids=self.network.public_subnet_ids,
                 security_group_id=groups.load_balancer.id,
-                certificate_arn=config.load_balancer.certificate_arn,
+                domain_name=config.load_balancer.domain_name,
                 target_port=config.service.container_port,
                 health_check_path=config.service.health_check_path,
                 access_log_expiry_days=config.network.flow_log_expiry_days,
@@ -262,11 +262,10 @@ class FraudDetectionStack(TerraformStack):
                     "endpoints": [
                         AwsProviderEndpoints(**dict.fromkeys(EMULATED_SERVICES, emulator.endpoint))
                     ],
+                    # Credentials and the account id are still checked (through the
+                    # emulator's STS), so allowed_account_ids guards local runs too.
                     "s3_use_path_style": True,
-                    "skip_credentials_validation": True,
-                    "skip_requesting_account_id": True,
                     "skip_metadata_api_check": "true",
-                    "skip_region_validation": True,
                 }
                 if emulator
                 else {}

@@ -6,7 +6,9 @@ from typing import Any
 
 
 def resources(stack: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
-    """Every resource of one type, by its logical id (empty when there are none)."""
+    """Every resource of one type (`data.<type>` for data sources), by its logical id."""
+    if resource_type.startswith("data."):
+        return stack.get("data", {}).get(resource_type.removeprefix("data."), {})
     return stack.get("resource", {}).get(resource_type, {})
 
 

@@ -240,7 +240,10 @@ def test_https_listener_tls12_plus_forwards_to_blue(stacks, env) -> None:
     _, https = find(stack, "aws_lb_listener", "load-balancer/https")
     assert https["port"] == 443 and https["protocol"] == "HTTPS"
     assert https["ssl_policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    assert https["certificate_arn"] == load_environment(env).load_balancer.certificate_arn
+    _, certificate = find(stack, "data.aws_acm_certificate", "load-balancer/certificate")
+    assert certificate["domain"] == load_environment(env).load_balancer.domain_name
+    assert certificate["statuses"] == ["ISSUED"]
+    assert https["certificate_arn"].startswith("${data.aws_acm_certificate.")
     weights = {
         tg["arn"]: tg["weight"] for tg in https["default_action"][0]["forward"]["target_group"]
     }

@@ -64,7 +64,7 @@ def test_local_points_provider_and_backend_at_the_emulator(stacks: dict[str, Any
     endpoint = load_environment("local").emulator.endpoint
     provider = stacks["local"]["provider"]["aws"][0]
     assert set(provider["endpoints"][0].values()) == {endpoint}
-    assert provider["skip_credentials_validation"] is True
+    assert provider["s3_use_path_style"] is True
     backend = stacks["local"]["terraform"]["backend"]["s3"]
     assert backend["endpoints"] == {"s3": endpoint, "dynamodb": endpoint}
     assert backend["use_path_style"] is True
