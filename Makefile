@@ -1,5 +1,6 @@
-# The front door. Two commands set everything up on a fresh machine (only python3 needed):
+# The front door. On a fresh machine (python3 and terraform on PATH):
 #   make install   pinned toolchain into .venv (idempotent)
+#   make local     the whole stack deployed into a local AWS emulator (the main job)
 #   make test      pre-commit on every file, then the whole pytest suite (what CI runs)
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -19,7 +20,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install synth validate check test test-fast lint bench clean
+.PHONY: help install local local-down local-status synth validate check test test-fast lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +37,15 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 	@touch $@
 
 install: $(STAMP) ## set up the pinned toolchain in .venv (idempotent)
+
+local: install ## the main job: emulator on loopback, state backend, deploy `local`, print outputs
+	$(RUN) gitops local up
+
+local-down: install ## destroy the local stack and stop the emulator
+	$(RUN) gitops local down
+
+local-status: install ## what runs where (emulator pid and endpoint, resources in state)
+	$(RUN) gitops local status
 
 synth: install ## synthesize cdktf.out/stacks/fraud-detection-<env>/ (ENVS="dev prod" for some)
 	$(RUN) gitops synth $(ENVS)
@@ -58,5 +68,5 @@ test-fast: install ## pytest without the tests marked slow
 bench: install ## synth time of all environments vs the eager provider import, and their ratio
 	$(RUN) python -m gitops.bench
 
-clean: ## remove generated output (keeps .venv)
+clean: ## remove generated output (keeps .venv); stop the emulator first with make local-down
 	rm -rf cdktf.out reports .gitops .pytest_cache .ruff_cache

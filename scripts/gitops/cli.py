@@ -101,6 +101,73 @@ def command_check(args: argparse.Namespace) -> None:
         raise GitopsError(f"{failed} failed check(s); fix them or add a reviewed skip")
 
 
+def _one_config(name: str) -> EnvironmentConfig:
+    """One environment, pointed at the running emulator when it is an emulated one."""
+    from gitops import emulator
+
+    (config,) = _load_configs([name])
+    if config.emulator is not None:
+        emulator.require_running()
+        config = emulator.attach(config)
+    return config
+
+
+def command_bootstrap(args: argparse.Namespace) -> None:
+    from gitops.bootstrap import bootstrap
+
+    config = _one_config(args.environment)
+    report = bootstrap(config)
+    for item in report.created:
+        print(f"created   {item}")
+    for item in report.unchanged:
+        print(f"unchanged {item}")
+    print(f"{config.name}: state backend ready ({len(report.created)} created)")
+
+
+def _planned(config: EnvironmentConfig, outdir: Path):
+    from gitops import deploy
+    from gitops.local import runner_for
+
+    runner = runner_for(config)
+    _synthesize([config], outdir)
+    stack_dir = outdir / "stacks" / config.stack_name
+    deploy.init(runner, stack_dir)
+    return runner, stack_dir, deploy.plan(runner, stack_dir)
+
+
+def command_plan(args: argparse.Namespace) -> None:
+    config = _one_config(args.environment)
+    _, _, planned = _planned(config, args.outdir)
+    print(f"{config.stack_name}: {planned.summary()}")
+    print(f"plan: {planned.plan_file}")
+    print(f"json: {planned.json_file}")
+
+
+def command_apply(args: argparse.Namespace) -> None:
+    from gitops import deploy
+
+    config = _one_config(args.environment)
+    runner, stack_dir, planned = _planned(config, args.outdir)
+    print(f"{config.stack_name}: {planned.summary()}")
+    if planned.has_changes:
+        deploy.apply(runner, stack_dir, planned.plan_file)
+    for name, value in deploy.outputs(runner, stack_dir).items():
+        print(f"{name} = {value}")
+
+
+def command_local(args: argparse.Namespace) -> None:
+    from gitops import local
+
+    if args.action == "up":
+        _load_configs(["local"])
+        local.up(_synthesize, args.outdir, args.port)
+    elif args.action == "down":
+        local.down(_synthesize, args.outdir)
+    else:
+        for line in local.status():
+            print(line)
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """argparse prints usage plus the error; print the error alone, on one line."""
 
@@ -152,6 +219,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="where policy.sarif and policy-junit.xml go (default: reports/)",
     )
     check.set_defaults(handler=command_check)
+
+    def environment_argument(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("environment", metavar="ENV", help=", ".join(ENVIRONMENTS))
+        sub.add_argument("--outdir", type=Path, default=default_outdir(), help=argparse.SUPPRESS)
+
+    bootstrap = commands.add_parser(
+        "bootstrap", help="create the state bucket and lock table of ENV (idempotent)"
+    )
+    environment_argument(bootstrap)
+    bootstrap.set_defaults(handler=command_bootstrap)
+
+    plan = commands.add_parser("plan", help="synth ENV, init its backend, plan to a file + JSON")
+    environment_argument(plan)
+    plan.set_defaults(handler=command_plan)
+
+    apply = commands.add_parser("apply", help="plan ENV and apply exactly that plan")
+    environment_argument(apply)
+    apply.set_defaults(handler=command_apply)
+
+    local = commands.add_parser("local", help="the whole stack in a local AWS emulator")
+    local.add_argument("action", choices=("up", "down", "status"))
+    local.add_argument("--port", type=int, help="emulator port (default: a free one)")
+    local.add_argument("--outdir", type=Path, default=default_outdir(), help=argparse.SUPPRESS)
+    local.set_defaults(handler=command_local)
     return parser
 
 

@@ -1,0 +1,221 @@
+"""`gitops bootstrap ENV`: the Terraform state backend of an environment, idempotently.
+
+The same code serves a real AWS account and the emulator (boto3 with or without an endpoint):
+- the state bucket: versioned, SSE-KMS with its own rotating key, public access blocked,
+  TLS-only, noncurrent versions expired;
+- the DynamoDB lock table: encrypted, point-in-time recovery on.
+For an emulated environment it also imports a self-signed certificate for the load balancer's
+domain into the emulator's ACM, standing in for the certificate a real account already has.
+Each step reads before it writes, so a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from gitops.certificates import self_signed
+from gitops.errors import GitopsError
+from infra.config import EnvironmentConfig
+from infra.policy_document import deny_insecure_transport, document
+
+NONCURRENT_STATE_VERSIONS_DAYS = 90
+STATE_KEY_ALIAS = "alias/fraud-detection-tfstate"
+
+
+@dataclass
+class BootstrapReport:
+    created: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def record(self, what: str, changed: bool) -> None:
+        (self.created if changed else self.unchanged).append(what)
+
+
+def clients(config: EnvironmentConfig) -> Callable[[str], Any]:
+    """boto3 client factory for the environment's state region (and emulator, if any)."""
+    endpoint = config.emulator.endpoint if config.emulator else None
+    credentials, verify = {}, None
+    if config.emulator is not None:
+        from gitops.emulator import EMULATOR_CREDENTIALS, ca_bundle
+
+        credentials = {
+            "aws_access_key_id": EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        }
+        verify = str(ca_bundle())
+    session = boto3.session.Session(region_name=config.state.region, **credentials)
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint, verify=verify)
+
+    return client
+
+
+def _error_code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def ensure_state_key(kms: Any, report: BootstrapReport) -> str:
+    try:
+        key_id = kms.describe_key(KeyId=STATE_KEY_ALIAS)["KeyMetadata"]["Arn"]
+        report.record(f"kms key {STATE_KEY_ALIAS}", changed=False)
+        return key_id
+    except ClientError as error:
+        if _error_code(error) != "NotFoundException":
+            raise
+    key = kms.create_key(Description="Terraform state of the fraud-detection stacks")["KeyMetadata"]
+    kms.enable_key_rotation(KeyId=key["KeyId"])
+    kms.create_alias(AliasName=STATE_KEY_ALIAS, TargetKeyId=key["KeyId"])
+    report.record(f"kms key {STATE_KEY_ALIAS}", changed=True)
+    return key["Arn"]
+
+
+def ensure_state_bucket(
+    s3: Any, bucket: str, region: str, key_arn: str, report: BootstrapReport
+) -> None:
+    try:
+        s3.head_bucket(Bucket=bucket)
+        exists = True
+    except ClientError as error:
+        if _error_code(error) not in ("404", "NoSuchBucket", "NotFound"):
+            raise GitopsError(
+                f"state bucket {bucket}: {_error_code(error)} (owned by another account?)"
+            ) from None
+        exists = False
+    if not exists:
+        location = (
+            {}
+            if region == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        )
+        s3.create_bucket(Bucket=bucket, **location)
+    report.record(f"s3 bucket {bucket}", changed=not exists)
+
+    settings_changed = False
+    if s3.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        settings_changed = True
+    encryption = {
+        "Rules": [
+            {
+                "ApplyServerSideEncryptionByDefault": {
+                    "SSEAlgorithm": "aws:kms",
+                    "KMSMasterKeyID": key_arn,
+                },
+                "BucketKeyEnabled": True,
+            }
+        ]
+    }
+    if (
+        _current(
+            lambda: s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+        )
+        != encryption
+    ):
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=encryption)
+        settings_changed = True
+    blocked = dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+    )
+    if (
+        _current(
+            lambda: s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        )
+        != blocked
+    ):
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=blocked)
+        settings_changed = True
+    policy = document(deny_insecure_transport(f"arn:aws:s3:::{bucket}"))
+    if _current(lambda: json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])) != json.loads(
+        policy
+    ):
+        s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+        settings_changed = True
+    lifecycle = [
+        {
+            "ID": "expire-old-state-versions",
+            "Status": "Enabled",
+            "Filter": {},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_STATE_VERSIONS_DAYS},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+        }
+    ]
+    current_rules = (
+        _current(lambda: s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]) or []
+    )
+    if [rule.get("ID") for rule in current_rules] != ["expire-old-state-versions"]:
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket, LifecycleConfiguration={"Rules": lifecycle}
+        )
+        settings_changed = True
+    report.record(f"s3 bucket {bucket} settings", changed=settings_changed)
+
+
+def _current(read: Callable[[], Any]) -> Any:
+    """A bucket setting, or None when it was never set."""
+    try:
+        return read()
+    except ClientError:
+        return None
+
+
+def ensure_lock_table(dynamodb: Any, table: str, report: BootstrapReport) -> None:
+    try:
+        dynamodb.describe_table(TableName=table)
+        exists = True
+    except ClientError as error:
+        if _error_code(error) != "ResourceNotFoundException":
+            raise
+        exists = False
+    if not exists:
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            SSESpecification={"Enabled": True, "SSEType": "KMS"},
+            DeletionProtectionEnabled=True,
+        )
+        dynamodb.get_waiter("table_exists").wait(TableName=table)
+    report.record(f"dynamodb table {table}", changed=not exists)
+    backups = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    recovery = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+    if recovery != "ENABLED":
+        dynamodb.update_continuous_backups(
+            TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )
+    report.record(f"dynamodb table {table} point-in-time recovery", changed=recovery != "ENABLED")
+
+
+def ensure_emulator_certificate(acm: Any, domain: str, report: BootstrapReport) -> None:
+    """A self-signed certificate for the domain, in the emulator only (never in AWS)."""
+    existing = acm.list_certificates(CertificateStatuses=["ISSUED"])["CertificateSummaryList"]
+    if any(summary["DomainName"] == domain for summary in existing):
+        report.record(f"acm certificate {domain} (self-signed, emulator)", changed=False)
+        return
+    certificate, private_key = self_signed(domain)
+    acm.import_certificate(Certificate=certificate, PrivateKey=private_key)
+    report.record(f"acm certificate {domain} (self-signed, emulator)", changed=True)
+
+
+def bootstrap(config: EnvironmentConfig) -> BootstrapReport:
+    client = clients(config)
+    report = BootstrapReport()
+    try:
+        key_arn = ensure_state_key(client("kms"), report)
+        ensure_state_bucket(client("s3"), config.state.bucket, config.state.region, key_arn, report)
+        ensure_lock_table(client("dynamodb"), config.state.lock_table, report)
+        if config.emulator is not None:
+            ensure_emulator_certificate(client("acm"), config.load_balancer.domain_name, report)
+    except ClientError as error:
+        operation = error.operation_name
+        raise GitopsError(
+            f"bootstrap of {config.name} failed in {operation}: {_error_code(error)}"
+        ) from None
+    return report

@@ -1,0 +1,136 @@
+"""Plan and apply one synthesized stack with its remote S3 backend.
+
+`plan` writes `plan.tfplan` and its JSON (`terraform show -json`) beside the stack; `apply`
+applies exactly that plan file. Failures have names: `state-locked` when another run holds
+the DynamoDB lock (with who holds it), otherwise the first error Terraform printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops.errors import GitopsError
+from gitops.terraform import TerraformRunner, last_error_line
+
+PLAN_FILE = "plan.tfplan"
+PLAN_JSON = "plan.json"
+LOCK_ERROR = "Error acquiring the state lock"
+
+
+class StateLocked(GitopsError):
+    """Another run holds the environment's state lock."""
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan_file: Path
+    json_file: Path
+    has_changes: bool
+    counts: Mapping[str, int]
+    """Resources by action: add, change, replace, destroy."""
+
+    def summary(self) -> str:
+        if not self.has_changes:
+            return "no changes"
+        return ", ".join(f"{n} to {action}" for action, n in self.counts.items() if n) or (
+            "output changes only"
+        )
+
+
+def _fail(stack: str, action: str, output: str) -> GitopsError:
+    if LOCK_ERROR in output:
+        who = re.search(r"Who:\s+(.+)", output)
+        lock_id = re.search(r"ID:\s+(\S+)", output)
+        holder = who.group(1).strip() if who else "another run"
+        return StateLocked(
+            f"state-locked: {stack} is being changed by {holder}"
+            f" (lock {lock_id.group(1) if lock_id else '?'}); wait for it to finish, then re-run"
+        )
+    return GitopsError(f"{stack}: terraform {action} failed: {last_error_line(output)}")
+
+
+def init(runner: TerraformRunner, stack_dir: Path) -> None:
+    result = runner.run(["init", "-input=false", "-reconfigure", "-no-color"], stack_dir)
+    if result.returncode != 0:
+        raise _fail(stack_dir.name, "init", result.stdout + result.stderr)
+
+
+def count_actions(plan: Mapping) -> dict[str, int]:
+    counts = {"add": 0, "change": 0, "replace": 0, "destroy": 0}
+    for change in plan.get("resource_changes", []):
+        actions = change["change"]["actions"]
+        if actions == ["create"]:
+            counts["add"] += 1
+        elif actions == ["update"]:
+            counts["change"] += 1
+        elif actions == ["delete"]:
+            counts["destroy"] += 1
+        elif set(actions) == {"create", "delete"}:
+            counts["replace"] += 1
+    return counts
+
+
+def plan(runner: TerraformRunner, stack_dir: Path, *, destroy: bool = False) -> PlanResult:
+    """`terraform plan -out` and `show -json`; both files are written whole or not at all."""
+    plan_file, json_file = stack_dir / PLAN_FILE, stack_dir / PLAN_JSON
+    partial = stack_dir / f"{PLAN_FILE}.partial"
+    args = ["plan", "-input=false", "-no-color", "-lock-timeout=0s", "-detailed-exitcode",
+            f"-out={partial.name}"] + (["-destroy"] if destroy else [])  # fmt: skip
+    result = runner.run(args, stack_dir)
+    if result.returncode not in (0, 2):
+        partial.unlink(missing_ok=True)
+        raise _fail(stack_dir.name, "plan", result.stdout + result.stderr)
+    shown = runner.run(["show", "-json", "-no-color", partial.name], stack_dir)
+    if shown.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise _fail(stack_dir.name, "show", shown.stdout + shown.stderr)
+    temporary = json_file.with_suffix(".json.tmp")
+    temporary.write_text(shown.stdout)
+    os.replace(partial, plan_file)
+    os.replace(temporary, json_file)
+    return PlanResult(
+        plan_file, json_file, result.returncode == 2, count_actions(json.loads(shown.stdout))
+    )
+
+
+def apply(runner: TerraformRunner, stack_dir: Path, plan_file: Path, *, echo: bool = True) -> None:
+    """Apply exactly `plan_file`, streaming Terraform's progress lines when `echo`."""
+    command = [str(runner.binary), "apply", "-input=false", "-no-color", "-lock-timeout=0s",
+               str(plan_file.resolve())]  # fmt: skip
+    _stream(command, runner, stack_dir, "apply", echo)
+
+
+def destroy(runner: TerraformRunner, stack_dir: Path, *, echo: bool = True) -> None:
+    command = [str(runner.binary), "destroy", "-auto-approve", "-input=false", "-no-color",
+               "-lock-timeout=0s"]  # fmt: skip
+    _stream(command, runner, stack_dir, "destroy", echo)
+
+
+def _stream(command: list[str], runner: TerraformRunner, stack_dir: Path, action: str, echo: bool):
+    process = subprocess.Popen(
+        command, cwd=stack_dir, env=dict(runner.environ), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    output = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        output.append(line)
+        if echo and line.strip():
+            sys.stdout.write(f"  {line}" if not line.startswith(" ") else line)
+            sys.stdout.flush()
+    if process.wait() != 0:
+        raise _fail(stack_dir.name, action, "".join(output))
+
+
+def outputs(runner: TerraformRunner, stack_dir: Path) -> dict[str, object]:
+    result = runner.run(["output", "-json", "-no-color"], stack_dir)
+    if result.returncode != 0:
+        raise _fail(stack_dir.name, "output", result.stdout + result.stderr)
+    return {name: body["value"] for name, body in json.loads(result.stdout).items()}

@@ -1,0 +1,235 @@
+"""The local AWS emulator: moto's server (with gitops.moto_compat) on loopback.
+
+One emulator per checkout. Its pid, port and log live under `.gitops/emulator/`; `start` is
+idempotent (a healthy running emulator is reused), `stop` ends the whole process group, and
+every command that needs the emulator checks it is alive and answering first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from gitops.certificates import emulator_tls
+from gitops.errors import GitopsError, UsageError
+from gitops.paths import work_dir
+from infra.config import EmulatorConfig, EnvironmentConfig
+
+HOST = "127.0.0.1"
+HEALTH_PATH = "/moto-api/"
+"""moto's dashboard page: cheap. (`data.json` dumps every backend: seconds, and 500s once
+some resources exist.)"""
+START_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+EMULATOR_CREDENTIALS = {
+    # The emulator accepts any credentials; these name it and open nothing anywhere else.
+    "AWS_ACCESS_KEY_ID": "emulator",
+    "AWS_SECRET_ACCESS_KEY": "emulator",  # pragma: allowlist secret
+}
+
+
+@dataclass(frozen=True)
+class EmulatorState:
+    pid: int
+    port: int
+    log_file: str
+    started_at: float
+
+    @property
+    def endpoint(self) -> str:
+        return f"https://{HOST}:{self.port}"
+
+
+def emulator_dir() -> Path:
+    return work_dir() / "emulator"
+
+
+def ca_bundle() -> Path:
+    """The CA that signed the emulator's server certificate (`AWS_CA_BUNDLE` for its clients)."""
+    ca_file, _, _ = emulator_tls(emulator_dir() / "tls", HOST)
+    return ca_file
+
+
+def state_file() -> Path:
+    return emulator_dir() / "state.json"
+
+
+def read_state() -> EmulatorState | None:
+    try:
+        return EmulatorState(**json.loads(state_file().read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+
+
+def _write_state(state: EmulatorState) -> None:
+    temporary = state_file().with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(asdict(state), indent=2) + "\n")
+    os.replace(temporary, state_file())
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_healthy(port: int, timeout: float = 2.0) -> bool:
+    context = ssl.create_default_context(cafile=str(ca_bundle()))
+    url = f"https://{HOST}:{port}{HEALTH_PATH}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as reply:
+            return reply.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def _last_log_line(log_file: Path) -> str:
+    try:
+        lines = [line.strip() for line in log_file.read_text().splitlines() if line.strip()]
+    except FileNotFoundError:
+        return "no log"
+    return lines[-1] if lines else "empty log"
+
+
+def start(port: int | None = None) -> EmulatorState:
+    """Start the emulator (or return the healthy one already running)."""
+    current = read_state()
+    if current and is_alive(current.pid) and is_healthy(current.port):
+        return current
+    if current:
+        stop()  # stale: died or stopped answering
+    if port is not None and not port_is_free(port):
+        raise UsageError(
+            f"emulator port {port} on {HOST} is taken by another process; "
+            "free it or choose another with --port"
+        )
+    port = port or free_port()
+    emulator_dir().mkdir(parents=True, exist_ok=True)
+    log_file = emulator_dir() / "moto.log"
+    environment = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "PYTHONUNBUFFERED": "1"}
+    _, cert_file, key_file = emulator_tls(emulator_dir() / "tls", HOST)
+    command = [sys.executable, "-m", "gitops.moto_compat", "--host", HOST, "--port", str(port),
+               "--ssl-cert", str(cert_file), "--ssl-key", str(key_file)]  # fmt: skip
+    with log_file.open("w") as log:
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=environment,
+            start_new_session=True,  # its own process group, so stop() ends all of it
+        )
+    state = EmulatorState(process.pid, port, str(log_file), time.time())
+    _write_state(state)
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stop()
+            raise GitopsError(
+                f"emulator died on start (exit {process.returncode}): {_last_log_line(log_file)}"
+            )
+        if is_healthy(port):
+            return state
+        time.sleep(0.2)
+    stop()
+    raise GitopsError(
+        f"emulator did not answer on {state.endpoint} within {START_TIMEOUT_SECONDS:.0f}s"
+    )
+
+
+def stop() -> bool:
+    """Stop the emulator and forget it; True if one was running."""
+    state = read_state()
+    if state is None:
+        return False
+    running = is_alive(state.pid)
+    if running:
+        try:
+            os.killpg(state.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            running = False
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while running and is_alive(state.pid) and time.monotonic() < deadline:
+            _reap(state.pid)
+            time.sleep(0.1)
+        if is_alive(state.pid):
+            os.killpg(state.pid, signal.SIGKILL)
+            _reap(state.pid)
+    state_file().unlink(missing_ok=True)
+    return running
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when this process started the emulator (no zombie left)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def require_running() -> EmulatorState:
+    """The running emulator, or one line saying why there is none."""
+    state = read_state()
+    if state is None:
+        raise GitopsError("the emulator is not running; start it with `gitops local up`")
+    if not is_alive(state.pid):
+        raise GitopsError(
+            f"the emulator (pid {state.pid}) has died; see {state.log_file}, then `gitops local up`"
+        )
+    if not is_healthy(state.port):
+        raise GitopsError(f"the emulator on {state.endpoint} does not answer; see {state.log_file}")
+    return state
+
+
+def attach(config: EnvironmentConfig) -> EnvironmentConfig:
+    """Point an emulated environment at the running emulator (its port is chosen at start)."""
+    if config.emulator is None:
+        return config
+    state = read_state()
+    if state is None:
+        return config
+    return config.model_copy(update={"emulator": EmulatorConfig(endpoint=state.endpoint)})
+
+
+def aws_environment(config: EnvironmentConfig) -> dict[str, str]:
+    """Variables terraform and boto3 need for this environment (credentials only for emulators).
+
+    Real environments get nothing here: their credentials come from OIDC in the pipeline or
+    the user's own profile, never from this repository.
+    """
+    environment = {"AWS_REGION": config.region, "AWS_DEFAULT_REGION": config.region}
+    if config.emulator is not None:
+        environment |= EMULATOR_CREDENTIALS | {
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CA_BUNDLE": str(ca_bundle()),
+        }
+    return environment

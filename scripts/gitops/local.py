@@ -1,0 +1,127 @@
+"""`gitops local up|down|status`: the whole stack in the emulator, in one command each.
+
+`up` starts the emulator (or reuses it), bootstraps the state backend in it, synthesizes
+`local` pointed at it, plans and applies with the real provider, and prints the outputs; a
+second `up` plans no changes and applies nothing. `down` destroys the stack and stops the
+emulator. A failed `up` stops an emulator it started itself, so nothing is left half-running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gitops import deploy, emulator, terraform
+from gitops.bootstrap import bootstrap, clients
+from gitops.errors import GitopsError
+from infra.config import EnvironmentConfig, load_environment
+
+OUTPUT_ORDER = (
+    "alb_dns_name",
+    "api_endpoint",
+    "dashboard_url",
+    "vpc_id",
+    "ecs_cluster_name",
+    "aurora_endpoint",
+)
+
+Synthesize = Callable[[list[EnvironmentConfig], Path], list[Path]]
+
+
+def runner_for(config: EnvironmentConfig) -> terraform.TerraformRunner:
+    return terraform.prepare({**os.environ, **emulator.aws_environment(config)})
+
+
+def _step(label: str, started: float) -> None:
+    print(f"[{time.perf_counter() - started:6.1f}s] {label}", flush=True)
+
+
+def up(synthesize: Synthesize, outdir: Path, port: int | None = None) -> dict[str, object]:
+    started = time.perf_counter()
+    config = load_environment("local")
+    runner_for(config)  # a missing terraform fails here, before anything starts
+    previous = emulator.read_state()
+    already_running = previous is not None and emulator.is_alive(previous.pid)
+    state = emulator.start(port)
+    how = "reused" if already_running else "started"
+    _step(f"emulator {how}: {state.endpoint} (pid {state.pid}, log {state.log_file})", started)
+    try:
+        config = emulator.attach(config)
+        runner = runner_for(config)
+        report = bootstrap(config)
+        _step(
+            f"state backend: {len(report.created)} created, {len(report.unchanged)} already there",
+            started,
+        )
+        synthesize([config], outdir)
+        stack_dir = outdir / "stacks" / config.stack_name
+        _step(f"synthesized {stack_dir}", started)
+        deploy.init(runner, stack_dir)
+        planned = deploy.plan(runner, stack_dir)
+        _step(f"plan: {planned.summary()}", started)
+        if planned.has_changes:
+            deploy.apply(runner, stack_dir, planned.plan_file)
+            _step("applied", started)
+        values = deploy.outputs(runner, stack_dir)
+    except BaseException:
+        if not already_running:
+            emulator.stop()
+        raise
+    for name in OUTPUT_ORDER:
+        print(f"{name} = {values.get(name)}")
+    return values
+
+
+def down(synthesize: Synthesize, outdir: Path) -> None:
+    started = time.perf_counter()
+    state = emulator.read_state()
+    if state is None or not emulator.is_alive(state.pid):
+        emulator.stop()
+        print("the emulator is not running; nothing to destroy")
+        return
+    config = emulator.attach(load_environment("local"))
+    runner = runner_for(config)
+    try:
+        synthesize([config], outdir)
+        stack_dir = outdir / "stacks" / config.stack_name
+        deploy.init(runner, stack_dir)
+        deploy.destroy(runner, stack_dir)
+        _step("destroyed every resource of fraud-detection-local", started)
+    finally:
+        # Even when destroy fails: the emulator keeps everything in memory, so stopping it
+        # leaves nothing behind, and `down` must never leave a process running.
+        emulator.stop()
+        _step(f"emulator stopped (pid {state.pid})", started)
+
+
+def status() -> list[str]:
+    state = emulator.read_state()
+    if state is None:
+        return ["emulator: not running"]
+    alive = emulator.is_alive(state.pid)
+    healthy = alive and emulator.is_healthy(state.port)
+    lines = [
+        f"emulator: {'running' if healthy else 'NOT answering' if alive else 'dead'} "
+        f"(pid {state.pid}) at {state.endpoint}",
+        f"log: {state.log_file}",
+    ]
+    if healthy:
+        config = emulator.attach(load_environment("local"))
+        lines.append(f"fraud-detection-local: {resources_in_state(config)}")
+    return lines
+
+
+def resources_in_state(config: EnvironmentConfig) -> str:
+    """How many resources the remote state of an environment holds, read from its bucket."""
+    s3 = clients(config)("s3")
+    try:
+        body = s3.get_object(Bucket=config.state.bucket, Key=config.state.key)["Body"].read()
+    except Exception as error:
+        if "NoSuch" in type(error).__name__ or "NoSuch" in str(error):
+            return "not deployed (no state)"
+        raise GitopsError(f"cannot read the state of {config.name}: {error}") from None
+    resources = [r for r in json.loads(body).get("resources", []) if r.get("mode") == "managed"]
+    return f"{len(resources)} resources in state s3://{config.state.bucket}/{config.state.key}"

@@ -1,0 +1,344 @@
+"""Start moto's server with the few operations it lacks and the real AWS provider calls.
+
+Checked against moto 5.2.5 (pinned in pyproject.toml; tests/emulator/test_moto_compat.py runs
+these operations against a live server so an upgrade that breaks them fails loudly):
+
+- application-autoscaling has no `TagResource`, `UntagResource`, `ListTagsForResource`.
+  It answers 500, which the AWS SDK retries for minutes, and `aws_appautoscaling_target` reads
+  its tags after every create, read and update whatever its `tags` say.
+- X-Ray has no sampling-rule routes (`CreateSamplingRule` and friends answer 404) and no
+  tagging routes, which `aws_xray_sampling_rule` needs.
+
+- RDS instances drop `EnablePerformanceInsights` and its settings, so every plan wants to turn
+  Performance Insights on again.
+- S3 `GetBucketNotificationConfiguration` leaves out the stored `EventBridgeConfiguration`,
+  so every plan wants to enable EventBridge notifications again.
+- Secrets Manager's `CancelRotateSecret` demands a rotation Lambda, which managed-rotation
+  secrets (the RDS-owned master secret) never have, so destroying their rotation fails.
+- ECS services drop `enableECSManagedTags`, `healthCheckGracePeriodSeconds` and
+  `availabilityZoneRebalancing`; RDS clusters report an empty Serverless v1
+  `ScalingConfigurationInfo` for provisioned (Serverless v2) clusters; EC2 security-group rules
+  that reference another group lose their description. Each makes every plan show a change.
+- S3 bucket policies are enforced with their `Condition` blocks ignored, so the TLS-only
+  statement every bucket carries (Deny when `aws:SecureTransport` is false) denies every
+  object request. The emulator serves only HTTPS (gitops.emulator), so that statement can
+  never match there; it is left out when moto evaluates a bucket policy.
+
+Each missing operation is added to moto's own response class (and, for X-Ray, its URL table)
+before moto's server starts; state lives in this process, like moto's own.
+Run: `python -m gitops.moto_compat --port 4566 [--ssl-cert C --ssl-key K]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.core.responses import ActionResult
+from moto.ec2.models.security_groups import SecurityGroupRule
+from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.rds.models import DBCluster, DBInstance
+from moto.s3.models import FakeBucket
+from moto.s3.responses import S3Response
+from moto.secretsmanager.models import SecretsManagerBackend
+from moto.xray import urls as xray_urls
+from moto.xray.responses import XRayResponse
+
+_lock = threading.Lock()
+_autoscaling_tags: dict[str, dict[str, str]] = {}
+"""Scalable target ARN -> tags."""
+_sampling_rules: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+"""(account, region) -> rule name -> SamplingRuleRecord."""
+_xray_tags: dict[str, dict[str, str]] = {}
+"""Sampling rule ARN -> tags."""
+
+XRAY_ROUTES = (
+    "CreateSamplingRule",
+    "GetSamplingRules",
+    "UpdateSamplingRule",
+    "DeleteSamplingRule",
+    "ListTagsForResource",
+    "TagResource",
+    "UntagResource",
+)
+
+
+# --- application-autoscaling -----------------------------------------------------------------
+
+_original_register = ApplicationAutoScalingResponse.register_scalable_target
+
+
+def _register_scalable_target(self: ApplicationAutoScalingResponse) -> str:
+    body = _original_register(self)
+    tags = self._get_param("Tags") or {}
+    arn = json.loads(body)["ScalableTargetARN"]
+    with _lock:
+        _autoscaling_tags.setdefault(arn, {}).update(tags)
+    return body
+
+
+def _autoscaling_list_tags(self: ApplicationAutoScalingResponse) -> str:
+    with _lock:
+        return json.dumps({"Tags": dict(_autoscaling_tags.get(self._get_param("ResourceARN"), {}))})
+
+
+def _autoscaling_tag(self: ApplicationAutoScalingResponse) -> str:
+    with _lock:
+        _autoscaling_tags.setdefault(self._get_param("ResourceARN"), {}).update(
+            self._get_param("Tags") or {}
+        )
+    return "{}"
+
+
+def _autoscaling_untag(self: ApplicationAutoScalingResponse) -> str:
+    with _lock:
+        tags = _autoscaling_tags.get(self._get_param("ResourceARN"), {})
+        for key in self._get_param("TagKeys") or []:
+            tags.pop(key, None)
+    return "{}"
+
+
+# --- X-Ray sampling rules --------------------------------------------------------------------
+
+
+def _now() -> float:
+    return datetime.now(UTC).timestamp()
+
+
+def _rules(response: XRayResponse) -> dict[str, dict[str, Any]]:
+    return _sampling_rules.setdefault((response.current_account, response.region), {})
+
+
+def _not_found(response: XRayResponse, name: str) -> tuple[str, dict[str, int]]:
+    return response._error("InvalidRequestException", f"Sampling rule {name} does not exist")
+
+
+def _create_sampling_rule(self: XRayResponse) -> str | tuple[str, dict[str, int]]:
+    rule = dict(self._get_param("SamplingRule") or {})
+    name = rule.get("RuleName")
+    if not name:
+        return self._error("InvalidRequestException", "SamplingRule.RuleName is required")
+    rule["RuleARN"] = f"arn:aws:xray:{self.region}:{self.current_account}:sampling-rule/{name}"
+    with _lock:
+        rules = _rules(self)
+        if name in rules:
+            return self._error("RuleLimitExceededException", f"Sampling rule {name} exists")
+        now = _now()
+        rules[name] = {"SamplingRule": rule, "CreatedAt": now, "ModifiedAt": now}
+        tags = {t["Key"]: t["Value"] for t in self._get_param("Tags") or []}
+        _xray_tags[rule["RuleARN"]] = tags
+        return json.dumps({"SamplingRuleRecord": rules[name]})
+
+
+def _get_sampling_rules(self: XRayResponse) -> str:
+    with _lock:
+        return json.dumps({"SamplingRuleRecords": list(_rules(self).values())})
+
+
+def _rule_name(self: XRayResponse, body: dict[str, Any]) -> str | None:
+    name = body.get("RuleName")
+    arn = body.get("RuleARN")
+    return name or (arn.rsplit("/", 1)[-1] if arn else None)
+
+
+def _update_sampling_rule(self: XRayResponse) -> str | tuple[str, dict[str, int]]:
+    update = self._get_param("SamplingRuleUpdate") or {}
+    name = _rule_name(self, update)
+    with _lock:
+        record = _rules(self).get(name or "")
+        if record is None:
+            return _not_found(self, str(name))
+        changes = {k: v for k, v in update.items() if k not in ("RuleName", "RuleARN")}
+        record["SamplingRule"].update(changes)
+        record["ModifiedAt"] = _now()
+        return json.dumps({"SamplingRuleRecord": record})
+
+
+def _delete_sampling_rule(self: XRayResponse) -> str | tuple[str, dict[str, int]]:
+    name = _rule_name(self, self.request_params)
+    with _lock:
+        record = _rules(self).pop(name or "", None)
+        if record is None:
+            return _not_found(self, str(name))
+        _xray_tags.pop(record["SamplingRule"]["RuleARN"], None)
+        return json.dumps({"SamplingRuleRecord": record})
+
+
+def _xray_list_tags(self: XRayResponse) -> str:
+    with _lock:
+        tags = _xray_tags.get(self._get_param("ResourceARN"), {})
+        return json.dumps({"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]})
+
+
+def _xray_tag(self: XRayResponse) -> str:
+    with _lock:
+        tags = _xray_tags.setdefault(self._get_param("ResourceARN"), {})
+        tags.update({t["Key"]: t["Value"] for t in self._get_param("Tags") or []})
+    return "{}"
+
+
+def _xray_untag(self: XRayResponse) -> str:
+    with _lock:
+        tags = _xray_tags.get(self._get_param("ResourceARN"), {})
+        for key in self._get_param("TagKeys") or []:
+            tags.pop(key, None)
+    return "{}"
+
+
+# --- S3 bucket policies with a TLS-only statement ---------------------------------------------
+
+_original_get_permission = FakeBucket.get_permission
+INSECURE_TRANSPORT = {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def _denies_insecure_transport_only(statement: dict[str, Any]) -> bool:
+    return statement.get("Effect") == "Deny" and statement.get("Condition") == INSECURE_TRANSPORT
+
+
+def _get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    if self.policy is None:
+        return _original_get_permission(self, action, resource)
+    policy = json.loads(self.policy)
+    statements = policy.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    kept = [s for s in statements if not _denies_insecure_transport_only(s)]
+    if len(kept) == len(statements):
+        return _original_get_permission(self, action, resource)
+    if not kept:
+        return PermissionResult.NEUTRAL
+    return IAMPolicy(json.dumps({**policy, "Statement": kept})).is_action_permitted(
+        action, resource
+    )
+
+
+# --- RDS Performance Insights and S3 EventBridge notifications ---------------------------------
+
+_original_db_instance_init = DBInstance.__init__
+
+
+def _db_instance_init(self: DBInstance, backend: Any, **kwargs: Any) -> None:
+    _original_db_instance_init(self, backend, **kwargs)
+    # moto serializes attributes named after the API's fields; these it never sets.
+    self.performance_insights_enabled = bool(kwargs.get("enable_performance_insights"))
+    self.performance_insights_kms_key_id = kwargs.get("performance_insights_kms_key_id")
+    self.performance_insights_retention_period = kwargs.get("performance_insights_retention_period")
+
+
+_original_get_bucket_notification = S3Response.get_bucket_notification
+
+
+def _get_bucket_notification(self: S3Response) -> Any:
+    configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if configuration is None or configuration.event_bridge is None:
+        return _original_get_bucket_notification(self)
+    result: dict[str, Any] = {"EventBridgeConfiguration": {}}
+    for key, items, arn_key in (
+        ("TopicConfigurations", configuration.topic, "TopicArn"),
+        ("QueueConfigurations", configuration.queue, "QueueArn"),
+        ("LambdaFunctionConfigurations", configuration.cloud_function, "LambdaFunctionArn"),
+    ):
+        result[key] = [{"Id": i.id, arn_key: i.arn, "Events": i.events} for i in items]
+    self.data["Action"] = "GetBucketNotificationConfiguration"
+    return self.serialized(ActionResult(result))
+
+
+# --- Secrets Manager managed rotation ----------------------------------------------------------
+
+_original_cancel_rotate_secret = SecretsManagerBackend.cancel_rotate_secret
+
+
+def _cancel_rotate_secret(self: SecretsManagerBackend, secret_id: str) -> str:
+    secret = self.secrets.get(secret_id) if self._is_valid_identifier(secret_id) else None
+    if secret is not None and not getattr(secret, "rotation_lambda_arn", None):
+        secret.rotation_enabled = False  # managed rotation: nothing else to cancel
+        return secret.to_short_dict()
+    return _original_cancel_rotate_secret(self, secret_id)
+
+
+# --- ECS service settings, Serverless v2 scaling info, referenced-group rule descriptions -------
+
+ECS_SERVICE_SETTINGS = {
+    "enableECSManagedTags": "enable_ecs_managed_tags",
+    "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+    "availabilityZoneRebalancing": "availability_zone_rebalancing",
+}
+_original_create_service = EC2ContainerServiceResponse.create_service
+_original_update_service = EC2ContainerServiceResponse.update_service
+
+
+def _keeping_service_settings(original: Any) -> Any:
+    def handler(self: EC2ContainerServiceResponse) -> ActionResult:
+        result = original(self)
+        service = result.result["service"]
+        for field, attribute in ECS_SERVICE_SETTINGS.items():
+            value = self._get_param(field)
+            if value is not None:
+                setattr(service, attribute, value)
+        return result
+
+    return handler
+
+
+_original_scaling_info = DBCluster.scaling_configuration_info
+
+
+def _scaling_configuration_info(self: DBCluster) -> Any:
+    if self.engine_mode != "serverless" and not self.scaling_configuration:
+        return None  # only Serverless v1 clusters have one
+    return _original_scaling_info.fget(self)
+
+
+def _rule_description(self: SecurityGroupRule) -> str | None:
+    return self.ip_range.get("Description") or self.source_group.get("Description")
+
+
+def install() -> None:
+    """Add the missing operations to moto's classes and routes (idempotent)."""
+    ApplicationAutoScalingResponse.register_scalable_target = _register_scalable_target
+    ApplicationAutoScalingResponse.list_tags_for_resource = _autoscaling_list_tags
+    ApplicationAutoScalingResponse.tag_resource = _autoscaling_tag
+    ApplicationAutoScalingResponse.untag_resource = _autoscaling_untag
+
+    FakeBucket.get_permission = _get_permission
+    S3Response.get_bucket_notification = _get_bucket_notification
+    DBInstance.__init__ = _db_instance_init
+    SecretsManagerBackend.cancel_rotate_secret = _cancel_rotate_secret
+    EC2ContainerServiceResponse.create_service = _keeping_service_settings(_original_create_service)
+    EC2ContainerServiceResponse.update_service = _keeping_service_settings(_original_update_service)
+    DBCluster.scaling_configuration_info = property(_scaling_configuration_info)
+    SecurityGroupRule.description = property(_rule_description)
+
+    XRayResponse.create_sampling_rule = _create_sampling_rule
+    XRayResponse.get_sampling_rules = _get_sampling_rules
+    XRayResponse.update_sampling_rule = _update_sampling_rule
+    XRayResponse.delete_sampling_rule = _delete_sampling_rule
+    XRayResponse.list_tags_for_resource = _xray_list_tags
+    XRayResponse.tag_resource = _xray_tag
+    XRayResponse.untag_resource = _xray_untag
+    for route in XRAY_ROUTES:
+        xray_urls.url_paths[f"{{0}}/{route}$"] = XRayResponse.dispatch
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m gitops.moto_compat")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--ssl-cert", help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--ssl-key", help="private key of --ssl-cert (PEM)")
+    args = parser.parse_args(argv)
+    install()
+    from moto.server import main as moto_main
+
+    tls = ["--ssl-cert", args.ssl_cert, "--ssl-key", args.ssl_key] if args.ssl_cert else []
+    moto_main(["--host", args.host, "--port", str(args.port), *tls])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
