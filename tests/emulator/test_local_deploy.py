@@ -1,0 +1,127 @@
+"""`gitops local up|down` end to end: the whole stack in the emulator with the real provider.
+
+One deployment for the module (about two minutes), then: resources read back with boto3, a
+second `up` that applies nothing, two concurrent applies of which the lock refuses one, and a
+`down` that leaves no resource and no process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from gitops import emulator
+
+pytestmark = pytest.mark.slow
+GITOPS = str(Path(sys.executable).with_name("gitops"))
+OUTPUTS = ("alb_dns_name", "api_endpoint", "dashboard_url", "vpc_id", "ecs_cluster_name",
+           "aurora_endpoint")  # fmt: skip
+
+
+def gitops(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [GITOPS, *args, "--outdir", str(outdir)],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("local-out")
+
+
+@pytest.fixture(scope="module")
+def deployed(work_dir, outdir: Path) -> subprocess.CompletedProcess[str]:
+    emulator.stop()  # a fresh emulator: this module deploys into an empty account
+    result = gitops("local", "up", outdir=outdir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    return result
+
+
+def test_up_deploys_every_resource_and_prints_the_outputs(deployed, aws) -> None:
+    printed = dict(
+        line.split(" = ", 1)
+        for line in deployed.stdout.splitlines()
+        if " = " in line and not line.startswith(" ")
+    )
+    assert set(OUTPUTS) <= set(printed)
+    assert printed["ecs_cluster_name"] == "fraud-cluster-local"
+    assert printed["vpc_id"].startswith("vpc-")
+    assert "Apply complete! Resources: 110 added, 0 changed, 0 destroyed." in deployed.stdout
+
+
+def test_aurora_scaling_reads_back(deployed, aws) -> None:
+    (cluster,) = aws("rds").describe_db_clusters(DBClusterIdentifier="fraud-db-local")["DBClusters"]
+    assert cluster["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 4.0}
+    assert cluster["StorageEncrypted"] is True
+    assert cluster["Engine"] == "aurora-postgresql"
+
+
+def test_usage_plan_limits_read_back(deployed, aws) -> None:
+    (plan,) = aws("apigateway").get_usage_plans()["items"]
+    assert plan["throttle"] == {"burstLimit": 2000, "rateLimit": 1000.0}
+    assert plan["quota"]["limit"] == 100000 and plan["quota"]["period"] == "DAY"
+
+
+def test_alarm_thresholds_read_back(deployed, aws) -> None:
+    alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix="fraud-")["MetricAlarms"]
+    thresholds = {alarm["MetricName"]: alarm["Threshold"] for alarm in alarms}
+    assert thresholds == {"Latency": 200.0, "HealthyHostCount": 1.0, "DatabaseConnections": 80.0}
+
+
+def test_service_scaling_and_tracing_read_back(deployed, aws) -> None:
+    (target,) = aws("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")[
+        "ScalableTargets"
+    ]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
+    rules = aws("xray").get_sampling_rules()["SamplingRuleRecords"]
+    assert [r["SamplingRule"]["RuleName"] for r in rules] == ["fraud-api-local"]
+    groups = {g["targetGroupName"] if "targetGroupName" in g else g["TargetGroupName"]
+              for g in aws("elbv2").describe_target_groups()["TargetGroups"]}  # fmt: skip
+    assert groups == {"fraud-tg-blue-local", "fraud-tg-green-local"}
+
+
+def test_second_up_applies_nothing(deployed, outdir: Path) -> None:
+    result = gitops("local", "up", outdir=outdir)
+    assert result.returncode == 0, result.stderr
+    assert "plan: no changes" in result.stdout
+    assert "applied" not in result.stdout and "Apply complete" not in result.stdout
+
+
+def test_concurrent_applies_one_is_refused_by_the_lock(deployed, outdir: Path, tmp_path) -> None:
+    # Two checkouts' worth of output folders, one state: the DynamoDB lock decides.
+    folders = [tmp_path / "a", tmp_path / "b"]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda folder: gitops("apply", "local", outdir=folder), folders))
+    codes = sorted(result.returncode for result in results)
+    assert codes == [0, 1], [r.stderr for r in results]
+    refused = next(result for result in results if result.returncode == 1)
+    assert refused.stderr.startswith("gitops apply: error: state-locked: fraud-detection-local is")
+    assert "wait for it to finish, then re-run" in refused.stderr
+    status = subprocess.run(
+        [GITOPS, "local", "status"], capture_output=True, text=True, timeout=120
+    )
+    assert "fraud-detection-local: 110 resources in state" in status.stdout
+    replan = gitops("plan", "local", outdir=outdir)
+    assert replan.returncode == 0 and "fraud-detection-local: no changes" in replan.stdout
+
+
+def test_down_destroys_everything_and_stops_the_emulator(deployed, aws, outdir: Path) -> None:
+    running = emulator.require_running()
+    state_bucket_keys = aws("s3").list_objects_v2(Bucket="fraud-detection-tfstate-123456789012")
+    assert state_bucket_keys["KeyCount"] >= 1
+    result = gitops("local", "down", outdir=outdir)
+    assert result.returncode == 0, result.stderr
+    assert "Destroy complete! Resources: 110 destroyed." in result.stdout
+    assert not emulator.is_alive(running.pid)
+    assert emulator.read_state() is None
+    state = json.loads((outdir / "stacks" / "fraud-detection-local" / "cdk.tf.json").read_text())
+    assert state["terraform"]["backend"]["s3"]["key"] == "fraud-detection/local.tfstate"

@@ -1,0 +1,162 @@
+"""Each operation gitops.moto_compat adds, against the live emulator: if a moto upgrade
+breaks one of them (or makes one unnecessary), a test here says which."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(scope="module")
+def ecs_service(aws):
+    """A Fargate service, which moto requires before a scalable target can be registered."""
+    ec2, ecs = aws("ec2"), aws("ecs")
+    vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.99.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
+    ecs.create_cluster(clusterName="compat")
+    task = ecs.register_task_definition(
+        family="compat",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "app", "image": "app@sha256:" + "0" * 64}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    service = ecs.create_service(
+        cluster="compat",
+        serviceName="api",
+        taskDefinition=task,
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}
+        },
+        enableECSManagedTags=True,
+        healthCheckGracePeriodSeconds=60,
+        availabilityZoneRebalancing="DISABLED",
+    )["service"]
+    return {"vpc": vpc, "service": service}
+
+
+def test_autoscaling_target_tags(aws, ecs_service) -> None:
+    scaling = aws("application-autoscaling")
+    arn = scaling.register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId="service/compat/api",
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=2,
+        MaxCapacity=10,
+        Tags={"Environment": "test"},
+    )["ScalableTargetARN"]
+    assert scaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Environment": "test"}
+    scaling.tag_resource(ResourceARN=arn, Tags={"Owner": "platform"})
+    scaling.untag_resource(ResourceARN=arn, TagKeys=["Environment"])
+    assert scaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Owner": "platform"}
+
+
+def test_xray_sampling_rule_lifecycle(aws) -> None:
+    xray = aws("xray")
+    rule = {
+        "RuleName": "compat", "Priority": 1000, "FixedRate": 0.05, "ReservoirSize": 1,
+        "ServiceName": "api", "ServiceType": "*", "Host": "*", "HTTPMethod": "*", "URLPath": "*",
+        "ResourceARN": "*", "Version": 1,
+    }  # fmt: skip
+    created = xray.create_sampling_rule(SamplingRule=rule, Tags=[{"Key": "Env", "Value": "t"}])
+    arn = created["SamplingRuleRecord"]["SamplingRule"]["RuleARN"]
+    assert arn == f"arn:aws:xray:us-east-1:{ACCOUNT}:sampling-rule/compat"
+    xray.update_sampling_rule(SamplingRuleUpdate={"RuleName": "compat", "FixedRate": 0.1})
+    records = xray.get_sampling_rules()["SamplingRuleRecords"]
+    assert [r["SamplingRule"]["FixedRate"] for r in records] == [0.1]
+    assert xray.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "Env", "Value": "t"}]
+    xray.delete_sampling_rule(RuleName="compat")
+    assert xray.get_sampling_rules()["SamplingRuleRecords"] == []
+    with pytest.raises(ClientError, match="does not exist"):
+        xray.delete_sampling_rule(RuleName="compat")
+
+
+def test_tls_only_bucket_policy_lets_https_through_and_other_denies_still_apply(aws) -> None:
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="compat-tls")
+    deny_plain_http = {
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"},
+        "Action": "s3:*", "Resource": ["arn:aws:s3:::compat-tls", "arn:aws:s3:::compat-tls/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }  # fmt: skip
+    policy = {"Version": "2012-10-17", "Statement": [deny_plain_http]}
+    s3.put_bucket_policy(Bucket="compat-tls", Policy=json.dumps(policy))
+    s3.put_object(Bucket="compat-tls", Key="state", Body=b"{}")
+    assert s3.get_object(Bucket="compat-tls", Key="state")["Body"].read() == b"{}"
+
+    deny_all = {**deny_plain_http, "Sid": "DenyEverything"}
+    del deny_all["Condition"]
+    s3.put_bucket_policy(
+        Bucket="compat-tls", Policy=json.dumps({**policy, "Statement": [deny_all]})
+    )
+    with pytest.raises(ClientError, match=r"Forbidden|AccessDenied"):
+        s3.head_object(Bucket="compat-tls", Key="state")
+
+
+def test_eventbridge_notification_reads_back(aws) -> None:
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="compat-events")
+    s3.put_bucket_notification_configuration(
+        Bucket="compat-events", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    configuration = s3.get_bucket_notification_configuration(Bucket="compat-events")
+    assert "EventBridgeConfiguration" in configuration
+
+
+def test_rds_performance_insights_and_no_serverless_v1_info(aws) -> None:
+    rds = aws("rds")
+    cluster = rds.create_db_cluster(
+        DBClusterIdentifier="compat", Engine="aurora-postgresql", EngineVersion="16.4",
+        MasterUsername="admin_user", ManageMasterUserPassword=True,
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4.0},
+    )["DBCluster"]  # fmt: skip
+    assert "ScalingConfigurationInfo" not in cluster
+    rds.create_db_instance(
+        DBInstanceIdentifier="compat-1", DBClusterIdentifier="compat", Engine="aurora-postgresql",
+        DBInstanceClass="db.serverless", EnablePerformanceInsights=True,
+        PerformanceInsightsRetentionPeriod=7,
+    )  # fmt: skip
+    instance = rds.describe_db_instances(DBInstanceIdentifier="compat-1")["DBInstances"][0]
+    assert instance["PerformanceInsightsEnabled"] is True
+    assert instance["PerformanceInsightsRetentionPeriod"] == 7
+
+
+def test_ecs_service_keeps_its_settings(aws, ecs_service) -> None:
+    (service,) = aws("ecs").describe_services(cluster="compat", services=["api"])["services"]
+    assert service["enableECSManagedTags"] is True
+    assert service["healthCheckGracePeriodSeconds"] == 60
+    assert service["availabilityZoneRebalancing"] == "DISABLED"
+
+
+def test_referenced_group_rule_keeps_its_description(aws, ecs_service) -> None:
+    ec2 = aws("ec2")
+    target = ec2.create_security_group(GroupName="db", Description="db", VpcId=ecs_service["vpc"])
+    source = ec2.create_security_group(GroupName="app", Description="app", VpcId=ecs_service["vpc"])
+    rule = ec2.authorize_security_group_ingress(
+        GroupId=target["GroupId"],
+        IpPermissions=[{
+            "IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+            "UserIdGroupPairs": [{"GroupId": source["GroupId"], "Description": "from app"}],
+        }],
+    )["SecurityGroupRules"][0]  # fmt: skip
+    (read,) = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]])[
+        "SecurityGroupRules"
+    ]
+    assert read["Description"] == "from app"
+
+
+def test_cancel_rotation_of_a_managed_rotation_secret(aws) -> None:
+    secrets = aws("secretsmanager")
+    arn = secrets.create_secret(Name="compat-managed", SecretString="x")[
+        "ARN"
+    ]  # pragma: allowlist secret
+    assert secrets.cancel_rotate_secret(SecretId=arn)["ARN"] == arn
+    assert not secrets.describe_secret(SecretId=arn).get("RotationEnabled")
