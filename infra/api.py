@@ -38,12 +38,10 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
 from infra.naming import Naming
-from infra.policy_document import assume_role
+from infra.service_role import service_role
 
 PUSH_TO_CLOUDWATCH_POLICY = (
     "arn:aws:iam::aws:policy/service-role/"
@@ -159,19 +157,10 @@ class Api(Construct):
             depends_on=[*methods, *integrations],
         )
 
-        cloudwatch_role = IamRole(
-            self,
-            "cloudwatch-role",
-            name=naming.name("apigw", "logs"),
-            assume_role_policy=assume_role("apigateway.amazonaws.com"),
-            tags=naming.tags("apigw", "logs"),
-        )
-        IamRolePolicyAttachment(
-            self,
-            "cloudwatch-policy",
-            role=cloudwatch_role.name,
-            policy_arn=PUSH_TO_CLOUDWATCH_POLICY,
-        )
+        cloudwatch_role = service_role(
+            self, "cloudwatch", naming, ("apigw", "logs"), "apigateway.amazonaws.com",
+            PUSH_TO_CLOUDWATCH_POLICY,
+        )  # fmt: skip
         account = ApiGatewayAccount(self, "account", cloudwatch_role_arn=cloudwatch_role.arn)
         self.access_logs = CloudwatchLogGroup(
             self,

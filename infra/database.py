@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.rds_cluster import (
     RdsCluster,
     RdsClusterServerlessv2ScalingConfiguration,
@@ -24,7 +22,7 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import (
 from constructs import Construct
 
 from infra.naming import Naming
-from infra.policy_document import assume_role
+from infra.service_role import service_role
 
 ENGINE = "aurora-postgresql"
 MONITORING_INTERVAL_SECONDS = 60
@@ -83,19 +81,10 @@ class Database(Construct):
             ],
             tags=naming.tags("db", "pg"),
         )
-        monitoring_role = IamRole(
-            self,
-            "monitoring-role",
-            name=naming.name("db", "monitoring"),
-            assume_role_policy=assume_role("monitoring.rds.amazonaws.com"),
-            tags=naming.tags("db", "monitoring"),
-        )
-        IamRolePolicyAttachment(
-            self,
-            "monitoring-policy",
-            role=monitoring_role.name,
-            policy_arn=ENHANCED_MONITORING_POLICY,
-        )
+        monitoring_role = service_role(
+            self, "monitoring", naming, ("db", "monitoring"), "monitoring.rds.amazonaws.com",
+            ENHANCED_MONITORING_POLICY,
+        )  # fmt: skip
 
         self.cluster = RdsCluster(
             self,
