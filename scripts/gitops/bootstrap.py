@@ -1,5 +1,8 @@
 """`gitops bootstrap ENV`: the Terraform state backend of an environment, idempotently.
 
+With `--github-repository OWNER/NAME` it also creates GitHub's OIDC identity provider and the
+plan and apply roles the workflows assume (gitops.github_oidc).
+
 The same code serves a real AWS account and the emulator (boto3 with or without an endpoint):
 - the state bucket: versioned, SSE-KMS with its own rotating key, public access blocked,
   TLS-only, noncurrent versions expired;
@@ -32,6 +35,8 @@ STATE_KEY_ALIAS = "alias/fraud-detection-tfstate"
 class BootstrapReport:
     created: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    role_arns: dict[str, str] = field(default_factory=dict)
+    """plan_role / apply_role ARNs, when the GitHub OIDC roles were bootstrapped."""
 
     def record(self, what: str, changed: bool) -> None:
         (self.created if changed else self.unchanged).append(what)
@@ -204,13 +209,22 @@ def ensure_emulator_certificate(acm: Any, domain: str, report: BootstrapReport) 
     report.record(f"acm certificate {domain} (self-signed, emulator)", changed=True)
 
 
-def bootstrap(config: EnvironmentConfig) -> BootstrapReport:
+def bootstrap(config: EnvironmentConfig, github_repository: str | None = None) -> BootstrapReport:
+    """State backend of `config`; with a repository, also GitHub's OIDC provider and roles."""
     client = clients(config)
     report = BootstrapReport()
     try:
         key_arn = ensure_state_key(client("kms"), report)
         ensure_state_bucket(client("s3"), config.state.bucket, config.state.region, key_arn, report)
         ensure_lock_table(client("dynamodb"), config.state.lock_table, report)
+        if github_repository is not None:
+            from gitops.github_oidc import ensure_roles
+
+            roles = ensure_roles(client, config, github_repository, key_arn)
+            for name, (arn, changed) in roles.items():
+                report.record(f"iam {name} {arn}", changed=changed)
+                if name.endswith("_role"):
+                    report.role_arns[name] = arn
         if config.emulator is not None:
             ensure_emulator_certificate(client("acm"), config.load_balancer.domain_name, report)
     except ClientError as error:

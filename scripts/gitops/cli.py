@@ -7,6 +7,7 @@ only by commands that synthesize), prints one line and exits non-zero on any fai
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -114,14 +115,26 @@ def _one_config(name: str) -> EnvironmentConfig:
 
 def command_bootstrap(args: argparse.Namespace) -> None:
     from gitops.bootstrap import bootstrap
+    from gitops.github_oidc import check_repository
+    from gitops.paths import work_dir
 
+    repository = check_repository(args.github_repository) if args.github_repository else None
     config = _one_config(args.environment)
-    report = bootstrap(config)
+    report = bootstrap(config, repository)
     for item in report.created:
         print(f"created   {item}")
     for item in report.unchanged:
         print(f"unchanged {item}")
     print(f"{config.name}: state backend ready ({len(report.created)} created)")
+    if report.role_arns:
+        roles_file = work_dir() / "roles" / f"{config.name}.json"
+        roles_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = roles_file.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(report.role_arns, indent=2, sort_keys=True) + "\n")
+        os.replace(temporary, roles_file)
+        print(f"role ARNs written to {roles_file}; set them as repository variables:")
+        for name, arn in sorted(report.role_arns.items()):
+            print(f"  AWS_{name.upper()}_ARN_{config.name.upper()}={arn}")
 
 
 def _planned(config: EnvironmentConfig, outdir: Path):
@@ -228,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
         "bootstrap", help="create the state bucket and lock table of ENV (idempotent)"
     )
     environment_argument(bootstrap)
+    bootstrap.add_argument(
+        "--github-repository",
+        metavar="OWNER/NAME",
+        help="also create GitHub's OIDC provider and the plan/apply roles trusting this repository",
+    )
     bootstrap.set_defaults(handler=command_bootstrap)
 
     plan = commands.add_parser("plan", help="synth ENV, init its backend, plan to a file + JSON")

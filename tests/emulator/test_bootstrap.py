@@ -1,0 +1,97 @@
+"""`gitops bootstrap` against the emulator: the state backend and GitHub's OIDC roles,
+created once and unchanged the second time."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gitops import emulator
+from gitops.bootstrap import bootstrap
+from gitops.errors import UsageError
+from gitops.github_oidc import check_repository
+
+from infra.config import load_environment
+
+GITOPS = str(Path(sys.executable).with_name("gitops"))
+REPOSITORY = "fraud-platform/infrastructure"
+
+
+@pytest.fixture
+def local_config(aws):
+    aws("sts")  # the emulator is up
+    return emulator.attach(load_environment("local"))
+
+
+def test_state_backend_is_secure_and_idempotent(local_config, aws) -> None:
+    first = bootstrap(local_config)
+    second = bootstrap(local_config)
+    assert second.created == [], "a second bootstrap changes nothing"
+    assert len(second.unchanged) == len(first.created) + len(first.unchanged)
+    s3, bucket = aws("s3"), local_config.state.bucket
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    table = aws("dynamodb").describe_table(TableName=local_config.state.lock_table)["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "LockID", "KeyType": "HASH"}]
+    backups = aws("dynamodb").describe_continuous_backups(TableName=local_config.state.lock_table)
+    recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_github_roles_trust_only_this_repository(local_config, aws) -> None:
+    report = bootstrap(local_config, REPOSITORY)
+    iam = aws("iam")
+    plan = iam.get_role(RoleName="fraud-gitops-plan-local")["Role"]
+    apply = iam.get_role(RoleName="fraud-gitops-apply-local")["Role"]
+    assert report.role_arns == {"plan_role": plan["Arn"], "apply_role": apply["Arn"]}
+
+    def condition(role):
+        document = role["AssumeRolePolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        (statement,) = document["Statement"]
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert statement["Principal"]["Federated"].endswith(
+            ":oidc-provider/token.actions.githubusercontent.com"
+        )
+        return statement["Condition"]["StringEquals"]
+
+    assert condition(plan)["token.actions.githubusercontent.com:sub"] == [
+        f"repo:{REPOSITORY}:pull_request",
+        f"repo:{REPOSITORY}:ref:refs/heads/main",
+    ]
+    assert condition(apply)["token.actions.githubusercontent.com:sub"] == [
+        f"repo:{REPOSITORY}:environment:local"
+    ]
+    assert condition(apply)["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+    attached = iam.list_attached_role_policies(RoleName="fraud-gitops-plan-local")
+    assert [p["PolicyName"] for p in attached["AttachedPolicies"]] == ["ReadOnlyAccess"]
+    again = bootstrap(local_config, REPOSITORY)
+    assert not [item for item in again.created if item.startswith("iam")]
+
+
+def test_cli_writes_the_role_arns(local_config, work_dir) -> None:
+    result = subprocess.run(
+        [GITOPS, "bootstrap", "local", "--github-repository", REPOSITORY],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    roles = json.loads((work_dir / "roles" / "local.json").read_text())
+    assert set(roles) == {"plan_role", "apply_role"}
+    assert f"AWS_APPLY_ROLE_ARN_LOCAL={roles['apply_role']}" in result.stdout
+
+
+def test_a_bad_repository_is_one_line() -> None:
+    with pytest.raises(UsageError, match=r"--github-repository 'not a repo': expected OWNER/NAME"):
+        check_repository("not a repo")
