@@ -1,4 +1,5 @@
-"""`make bench`: synthesis speed against the eager provider import, measured in the same run.
+"""`make bench`: synthesis speed against the eager provider import, measured in the same run,
+and the PR comment rendered from a 20,000-change plan (size and time).
 
 Each figure is the wall time of a fresh Python process, as a person or CI pays it: interpreter
 start, jsii runtime start and, for synthesis, writing all four stacks. Prints figures only; it
@@ -22,6 +23,34 @@ SYNTH_ALL = (
 )
 EAGER_IMPORT = "import cdktf_cdktf_provider_aws"
 RATIO_TARGET = 0.40
+LARGE_PLAN_CHANGES = 20_000
+COMMENT_SECONDS_TARGET = 5.0
+
+
+def synthetic_plan(changes: int) -> dict:
+    """A plan shaped like terraform's JSON: every action, long attribute values, a secret."""
+    actions = (["create"], ["update"], ["delete", "create"], ["delete"])
+    entries = []
+    for index in range(changes):
+        before = None if index % 4 == 0 else {"name": f"r{index}", "size": index, "note": "x" * 60}
+        after = (
+            None if index % 4 == 3 else {"name": f"r{index}", "size": index + 1, "note": "y" * 60}
+        )
+        entries.append({
+            "address": f"aws_s3_bucket.bucket_{index}", "type": "aws_s3_bucket",
+            "change": {"actions": actions[index % 4], "before": before, "after": after,
+                       "after_unknown": {}, "before_sensitive": {}, "after_sensitive": {}},
+        })  # fmt: skip
+    return {"format_version": "1.2", "resource_changes": entries, "output_changes": {}}
+
+
+def time_comment(changes: int) -> tuple[float, int]:
+    from gitops.plan_comment import CommentContext, EnvironmentPlan, render
+
+    plan = synthetic_plan(changes)
+    started = time.perf_counter()
+    text = render([EnvironmentPlan.from_plan("dev", plan)], CommentContext(commit="0" * 40))
+    return time.perf_counter() - started, len(text)
 
 
 def time_process(code: str, *args: str) -> float:

@@ -181,6 +181,49 @@ def command_local(args: argparse.Namespace) -> None:
             print(line)
 
 
+def command_fingerprint(args: argparse.Namespace) -> None:
+    from gitops.plan_json import fingerprint, load_plan
+
+    print(fingerprint(load_plan(args.plan_json)))
+
+
+def command_comment(args: argparse.Namespace) -> None:
+    from gitops.plan_comment import CommentContext, EnvironmentPlan, render
+    from gitops.plan_json import load_plan
+
+    plans = []
+    for item in args.plans:
+        environment, separator, path = item.partition("=")
+        if not separator or not path:
+            raise UsageError(f"{item!r}: expected ENV=PLAN_JSON")
+        if environment not in ENVIRONMENTS:
+            raise UsageError(f"{item!r}: unknown environment {environment!r}")
+        plans.append(EnvironmentPlan.from_plan(environment, load_plan(Path(path))))
+    context = CommentContext(
+        commit=args.commit,
+        run_url=args.run_url,
+        policy_summary=args.policy_summary,
+        no_plan_reason=args.no_plan_reason,
+    )
+    sys.stdout.write(render(plans, context))
+
+
+def command_promote(args: argparse.Namespace) -> None:
+    from gitops import promote
+
+    act = promote.plan_promotion if args.dry_run else promote.promote
+    result = act(args.from_env, args.to_env)
+    verb = "would promote" if args.dry_run else "promoted"
+    fields = ", ".join(result.changed_fields)
+    print(f"{verb} {result.from_env} -> {result.to_env}: {fields} ({result.target_path})")
+    print(f"branch: {result.branch_name()}")
+    print(f"title: {result.pr_title()}")
+    if args.pr_body_file:
+        temporary = args.pr_body_file.with_suffix(args.pr_body_file.suffix + ".tmp")
+        temporary.write_text(result.pr_body())
+        os.replace(temporary, args.pr_body_file)
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """argparse prints usage plus the error; print the error alone, on one line."""
 
@@ -255,6 +298,33 @@ def build_parser() -> argparse.ArgumentParser:
     apply = commands.add_parser("apply", help="plan ENV and apply exactly that plan")
     environment_argument(apply)
     apply.set_defaults(handler=command_apply)
+
+    fingerprint = commands.add_parser(
+        "fingerprint", help="one line: a digest of what a plan JSON would change"
+    )
+    fingerprint.add_argument("plan_json", type=Path, metavar="PLAN_JSON")
+    fingerprint.set_defaults(handler=command_fingerprint)
+
+    comment = commands.add_parser(
+        "comment", help="markdown of the pull-request plan comment, from plan JSON files"
+    )
+    comment.add_argument("plans", nargs="*", metavar="ENV=PLAN_JSON")
+    comment.add_argument("--commit", help="the commit the plans are for")
+    comment.add_argument("--run-url", help="link to the workflow run")
+    comment.add_argument("--policy-summary", help="one line from `gitops check`")
+    comment.add_argument("--no-plan-reason", help="say why there is no plan (e.g. a fork)")
+    comment.set_defaults(handler=command_comment)
+
+    promote = commands.add_parser(
+        "promote", help="copy the release section of one environment file into the next"
+    )
+    promote.add_argument("--from", dest="from_env", required=True, metavar="ENV")
+    promote.add_argument("--to", dest="to_env", required=True, metavar="ENV")
+    promote.add_argument(
+        "--dry-run", action="store_true", help="say what would move; write nothing"
+    )
+    promote.add_argument("--pr-body-file", type=Path, help="write the pull request's body here")
+    promote.set_defaults(handler=command_promote)
 
     local = commands.add_parser("local", help="the whole stack in a local AWS emulator")
     local.add_argument("action", choices=("up", "down", "status"))

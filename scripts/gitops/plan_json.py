@@ -1,0 +1,232 @@
+"""Reading `terraform show -json` plans: the pure functions behind the PR comment and the
+fingerprint. Nothing here runs terraform; everything is tested on real captured plans."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitops.errors import UsageError
+
+ACTION_ORDER = ("destroy", "replace", "add", "change")
+SENSITIVE = "(sensitive)"
+UNKNOWN = "(known after apply)"
+
+
+def load_plan(path: Path) -> dict[str, Any]:
+    """A plan JSON file, or one line saying why it is not one."""
+    try:
+        plan = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: plan JSON not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path}: cannot read ({error})") from None
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{path}: not JSON (line {error.lineno}: {error.msg})") from None
+    if not isinstance(plan, dict) or "format_version" not in plan:
+        raise UsageError(f"{path}: not a `terraform show -json` plan (no format_version)")
+    return plan
+
+
+def action_of(actions: list[str]) -> str:
+    """Terraform's action list as one word: add, change, replace, destroy, read or no-op."""
+    if actions == ["create"]:
+        return "add"
+    if actions == ["update"]:
+        return "change"
+    if actions == ["delete"]:
+        return "destroy"
+    if sorted(actions) == ["create", "delete"]:
+        return "replace"
+    return actions[0] if actions else "no-op"
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    name: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    address: str
+    resource_type: str
+    action: str
+    attributes: tuple[AttributeChange, ...]
+
+
+def _masked(
+    value: Any, sensitive: Any, unknown: Any = False, secrets: frozenset[str] = frozenset()
+) -> str:
+    """A value as the comment shows it: sensitive ones hidden, unknown ones named.
+
+    Terraform marks where a sensitive value was set, not every copy of it (terraform_data's
+    `output` repeats its sensitive `input` unmarked), so any value containing a known secret
+    is hidden too.
+    """
+    if unknown is True or (value is None and _contains_true(unknown)):
+        return UNKNOWN
+    if _contains_true(sensitive):
+        return SENSITIVE
+    if value is None:
+        return "null"
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if any(secret in text for secret in secrets):
+        return SENSITIVE
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+MIN_SECRET_LENGTH = 4
+"""Shorter sensitive values (`true`, `1`) would hide half the plan and reveal little."""
+
+
+def _marked_leaves(value: Any, marks: Any) -> list[Any]:
+    if marks is True:
+        return [value]
+    if isinstance(marks, dict) and isinstance(value, dict):
+        return [leaf for k, m in marks.items() for leaf in _marked_leaves(value.get(k), m)]
+    if isinstance(marks, list) and isinstance(value, list):
+        return [leaf for v, m in zip(value, marks, strict=False) for leaf in _marked_leaves(v, m)]
+    return []
+
+
+def sensitive_values(plan: Mapping[str, Any]) -> frozenset[str]:
+    """Every value the plan marks sensitive anywhere (resources, outputs, variables)."""
+    leaves: list[Any] = []
+    for entry in plan.get("resource_changes", []):
+        change = entry["change"]
+        leaves += _marked_leaves(change.get("before"), change.get("before_sensitive"))
+        leaves += _marked_leaves(change.get("after"), change.get("after_sensitive"))
+    for body in (plan.get("output_changes") or {}).values():
+        leaves += _marked_leaves(body.get("before"), body.get("before_sensitive"))
+        leaves += _marked_leaves(body.get("after"), body.get("after_sensitive"))
+    declared = plan.get("configuration", {}).get("root_module", {}).get("variables", {})
+    for name, variable in (plan.get("variables") or {}).items():
+        if declared.get(name, {}).get("sensitive"):
+            leaves.append(variable.get("value"))
+    texts = set()
+    for leaf in leaves:
+        if leaf is None:
+            continue
+        text = leaf if isinstance(leaf, str) else json.dumps(leaf, sort_keys=True)
+        if len(text) >= MIN_SECRET_LENGTH:
+            texts.add(text)
+    return frozenset(texts)
+
+
+def _contains_true(marks: Any) -> bool:
+    if marks is True:
+        return True
+    if isinstance(marks, Mapping):
+        return any(_contains_true(v) for v in marks.values())
+    if isinstance(marks, list):
+        return any(_contains_true(v) for v in marks)
+    return False
+
+
+def attribute_changes(
+    change: Mapping[str, Any], secrets: frozenset[str] = frozenset()
+) -> tuple[AttributeChange, ...]:
+    """Top-level attributes whose planned value differs, values masked where sensitive."""
+    before = change.get("before") or {}
+    after = change.get("after") or {}
+    before_sensitive = change.get("before_sensitive") or {}
+    after_sensitive = change.get("after_sensitive") or {}
+    after_unknown = change.get("after_unknown") or {}
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return ()
+    candidates = set(before) | set(after)
+    if isinstance(after_unknown, dict):
+        candidates |= set(after_unknown)
+    names = sorted(
+        name
+        for name in candidates
+        if name != "tags_all"
+        and (before.get(name) != after.get(name) or _contains_true(_get(after_unknown, name)))
+    )
+    return tuple(
+        AttributeChange(
+            name,
+            _masked(before.get(name), _get(before_sensitive, name), secrets=secrets)
+            if name in before
+            else "-",
+            _masked(
+                after.get(name), _get(after_sensitive, name), _get(after_unknown, name), secrets
+            ),
+        )
+        for name in names
+    )
+
+
+def _get(marks: Any, name: str) -> Any:
+    return marks.get(name, False) if isinstance(marks, dict) else marks
+
+
+def resource_changes(plan: Mapping[str, Any]) -> list[ResourceChange]:
+    """Every resource the plan would touch (no-ops and reads left out), ordered for reading."""
+    found = []
+    secrets = sensitive_values(plan)
+    for entry in plan.get("resource_changes", []):
+        action = action_of(entry["change"]["actions"])
+        if action not in ACTION_ORDER:
+            continue
+        found.append(
+            ResourceChange(
+                entry["address"], entry["type"], action, attribute_changes(entry["change"], secrets)
+            )
+        )
+    found.sort(key=lambda c: (ACTION_ORDER.index(c.action), c.address))
+    return found
+
+
+def counts(changes: list[ResourceChange]) -> dict[str, int]:
+    result = dict.fromkeys(("add", "change", "replace", "destroy"), 0)
+    for change in changes:
+        result[change.action] += 1
+    return result
+
+
+def output_changes(plan: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        name: action_of(body["actions"])
+        for name, body in sorted((plan.get("output_changes") or {}).items())
+        if action_of(body["actions"]) != "no-op"
+    }
+
+
+def fingerprint(plan: Mapping[str, Any]) -> str:
+    """A digest of what the plan would do, and nothing else.
+
+    Covers every changed resource (address, actions, before, after, unknown-after-apply marks)
+    and every changed output, serialized canonically: key order, timestamps, Terraform's
+    version and unchanged resources do not move it; any planned value does. Sensitive values
+    are inside the digest (so changing one changes it) but never readable from it.
+    """
+    resources = sorted(
+        (
+            {
+                "address": entry["address"],
+                "actions": entry["change"]["actions"],
+                "before": entry["change"].get("before"),
+                "after": entry["change"].get("after"),
+                "after_unknown": entry["change"].get("after_unknown"),
+            }
+            for entry in plan.get("resource_changes", [])
+            if entry["change"]["actions"] not in (["no-op"], ["read"])
+        ),
+        key=lambda r: r["address"],
+    )
+    outputs = {
+        name: {k: body.get(k) for k in ("actions", "before", "after", "after_unknown")}
+        for name, body in (plan.get("output_changes") or {}).items()
+        if body["actions"] != ["no-op"]
+    }
+    canonical = json.dumps(
+        {"resources": resources, "outputs": outputs}, sort_keys=True, separators=(",", ":")
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,186 @@
+"""Fingerprint and PR comment on real terraform plans (see tests/pipeline/plans.py)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gitops.plan_comment import (
+    GITHUB_COMMENT_LIMIT,
+    CommentContext,
+    EnvironmentPlan,
+    parse_header,
+    render,
+)
+from gitops.plan_json import fingerprint, resource_changes
+
+from tests.pipeline.plans import SECRET_1, SECRET_2, make_plans, scaled
+
+GITOPS = str(Path(sys.executable).with_name("gitops"))
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory: pytest.TempPathFactory):
+    directory = tmp_path_factory.mktemp("plans")
+    return make_plans(directory), directory
+
+
+def comment(**plans_by_env) -> str:
+    environment_plans = [EnvironmentPlan.from_plan(env, plan) for env, plan in plans_by_env.items()]
+    return render(
+        environment_plans, CommentContext(commit="0123456789abcdef", run_url="https://ci/run/1")
+    )
+
+
+# --- fingerprint ---------------------------------------------------------------------------
+
+
+def test_fingerprint_is_stable_across_plans_of_the_same_change(plans) -> None:
+    real, _ = plans
+    assert real["mixed"]["timestamp"] != real["mixed_again"]["timestamp"]
+    assert fingerprint(real["mixed"]) == fingerprint(real["mixed_again"])
+
+
+def test_fingerprint_ignores_key_order_and_unchanged_resources(plans) -> None:
+    real, _ = plans
+    shuffled = json.loads(json.dumps(real["mixed"], sort_keys=True))
+    random.Random(7).shuffle(shuffled["resource_changes"])
+    without_noop = copy.deepcopy(real["mixed"])
+    without_noop["resource_changes"] = [
+        c for c in without_noop["resource_changes"] if c["change"]["actions"] != ["no-op"]
+    ]
+    assert len(without_noop["resource_changes"]) < len(real["mixed"]["resource_changes"])
+    assert fingerprint(shuffled) == fingerprint(real["mixed"]) == fingerprint(without_noop)
+
+
+def test_fingerprint_changes_when_any_planned_value_changes(plans) -> None:
+    real, _ = plans
+    changed = copy.deepcopy(real["mixed"])
+    updated = next(
+        c for c in changed["resource_changes"] if c["address"] == "terraform_data.updated"
+    )
+    updated["change"]["after"]["input"] = "three"
+    assert fingerprint(changed) != fingerprint(real["mixed"])
+    assert fingerprint(real["create"]) != fingerprint(real["mixed"])
+    assert fingerprint(real["no_changes"]) != fingerprint(real["mixed"])
+
+
+def test_fingerprint_cli_prints_one_line(plans) -> None:
+    _, directory = plans
+    result = subprocess.run([GITOPS, "fingerprint", str(directory / "mixed.json")],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0
+    assert result.stdout.count("\n") == 1 and result.stdout.startswith("sha256:")
+
+
+# --- comment -------------------------------------------------------------------------------
+
+
+def test_actions_are_read_from_the_real_plan(plans) -> None:
+    real, _ = plans
+    actions = {c.address: c.action for c in resource_changes(real["mixed"])}
+    assert actions == {
+        "terraform_data.removed": "destroy",
+        "terraform_data.replaced": "replace",
+        "terraform_data.credentials": "change",
+        "terraform_data.updated": "change",
+    }
+
+
+def test_destroys_and_replacements_come_first(plans) -> None:
+    real, _ = plans
+    text = comment(dev=real["mixed"], staging=real["no_changes"])
+    caution = text.index("[!CAUTION]")
+    assert caution < text.index("| environment |")
+    top = text[caution : text.index("| environment |")]
+    assert "**destroy** `terraform_data.removed`" in top
+    assert "**replace** `terraform_data.replaced`" in top
+
+
+def test_summary_table_counts_and_fingerprints(plans) -> None:
+    real, _ = plans
+    text = comment(dev=real["mixed"], staging=real["create"], prod=real["no_changes"])
+    assert "| `dev` | 0 | 2 | 1 | 1 |" in text
+    assert "| `staging` | 5 | 0 | 0 | 0 |" in text
+    assert "| `prod` | 0 | 0 | 0 | 0 |" in text
+    assert "**`prod`: no changes.**" in text
+    header = parse_header(text)
+    assert header["fingerprints"]["dev"] == fingerprint(real["mixed"])
+    assert header["commit"] == "0123456789abcdef"
+
+
+def test_changed_attributes_listed_with_diff_markers_in_column_zero(plans) -> None:
+    real, _ = plans
+    text = comment(dev=real["mixed"])
+    lines = text.splitlines()
+    assert "~ terraform_data.updated" in lines
+    assert "-/+ terraform_data.replaced" in lines
+    assert "- terraform_data.removed" in lines
+    assert '    input: "one" -> "two"' in lines
+    assert "terraform_data.kept" not in text, "unchanged resources are not listed"
+    assert "~ output.greeting" in lines
+
+
+def test_sensitive_values_never_appear(plans) -> None:
+    real, _ = plans
+    text = comment(dev=real["mixed"], staging=real["create"])
+    assert SECRET_1 not in text and SECRET_2 not in text
+    assert "    input: (sensitive) -> (sensitive)" in text
+
+
+def test_fork_gets_the_reason_instead_of_a_plan() -> None:
+    context = CommentContext(
+        no_plan_reason="pull requests from forks get no cloud credentials.",
+        policy_summary="302 passed, 0 failed, 15 skipped",
+    )
+    text = render([], context)
+    assert "**No plan:** pull requests from forks get no cloud credentials." in text
+    assert "**Policy gate:** 302 passed, 0 failed, 15 skipped" in text
+    assert "| environment |" not in text
+
+
+def test_real_large_plan_fits(plans) -> None:
+    real, _ = plans
+    text = comment(dev=real["large"])
+    assert len(text) <= GITHUB_COMMENT_LIMIT
+    assert "| `dev` | 2000 | 0 | 0 | 0 |" in text
+
+
+def test_a_20000_change_plan_fits_with_true_counts_and_says_what_it_left_out(plans) -> None:
+    real, _ = plans
+    huge = scaled(real["mixed"], 20_000)
+    text = comment(dev=huge, staging=real["mixed"])
+    assert len(text) <= GITHUB_COMMENT_LIMIT
+    assert "| `dev` | 0 | 10000 | 5000 | 5000 |" in text, "true counts survive shortening"
+    assert "Shortened to fit GitHub's comment limit" in text
+    assert "the job summary and the `plans` artifact" in text
+    assert "10000 resource(s) will be destroyed or replaced" in text.replace("10002", "10000") or (
+        "10002 resource(s) will be destroyed or replaced" in text
+    )
+    assert text.rstrip().endswith("[Workflow run](https://ci/run/1).")
+
+
+def test_comment_cli_and_its_errors(plans, tmp_path: Path) -> None:
+    _, directory = plans
+    ok = subprocess.run([GITOPS, "comment", f"dev={directory / 'mixed.json'}", "--commit", "abc"],
+                        capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert ok.returncode == 0 and ok.stdout.startswith("<!-- gitops-plan-comment ")
+    for args, message in (
+        (["dev"], "'dev': expected ENV=PLAN_JSON"),
+        (["qa=x.json"], "unknown environment 'qa'"),
+        ([f"dev={tmp_path / 'missing.json'}"], "missing.json: plan JSON not found"),
+    ):
+        bad = subprocess.run([GITOPS, "comment", *args], capture_output=True, text=True,
+                             timeout=60, env=dict(os.environ))  # fmt: skip
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+        assert message in bad.stderr
+    not_a_plan = tmp_path / "x.json"
+    not_a_plan.write_text("{}")
+    bad = subprocess.run([GITOPS, "fingerprint", str(not_a_plan)], capture_output=True, text=True)
+    assert bad.returncode == 2 and "not a `terraform show -json` plan" in bad.stderr
