@@ -19,6 +19,7 @@ HTTPS_PORT = 443
 HTTP_PORT = 80
 POSTGRES_PORT = 5432
 ANYWHERE_IPV4 = "0.0.0.0/0"
+REDIRECT_ONLY = "HTTP, redirected to HTTPS"
 
 
 @dataclass(frozen=True)
@@ -48,67 +49,34 @@ class SecurityGroups(Construct):
         self.service = group("tasks", "Fraud API tasks: reachable only from the load balancer")
         self.database = group("db", "Aurora: reachable only from the fraud API tasks")
 
-        for port, why in (
-            (HTTPS_PORT, "HTTPS from clients"),
-            (HTTP_PORT, "HTTP, redirected to HTTPS"),
-        ):
-            VpcSecurityGroupIngressRule(
+        alb, tasks, db = self.load_balancer.id, self.service.id, self.database.id
+        app_port = props.container_port
+        # (construct id, group, inbound?, port, peer group or CIDR, why). Ids are part of the
+        # contract: renaming one replaces the rule.
+        rules = (
+            (f"alb-in-{HTTPS_PORT}", alb, True, HTTPS_PORT, ANYWHERE_IPV4, "HTTPS from clients"),
+            (f"alb-in-{HTTP_PORT}", alb, True, HTTP_PORT, ANYWHERE_IPV4, REDIRECT_ONLY),
+            ("alb-out-tasks", alb, False, app_port, tasks, "Forward to the API tasks"),
+            ("tasks-in-alb", tasks, True, app_port, alb, "Requests from the load balancer"),
+            ("tasks-out-https", tasks, False, HTTPS_PORT, ANYWHERE_IPV4,
+             "HTTPS to AWS APIs (ECR, Secrets Manager, X-Ray, Logs) through NAT"),
+            ("tasks-out-db", tasks, False, POSTGRES_PORT, db, "PostgreSQL to Aurora"),
+            ("db-in-tasks", db, True, POSTGRES_PORT, tasks, "PostgreSQL from the API tasks only"),
+        )  # fmt: skip
+        for key, group_id, inbound, port, peer, why in rules:
+            rule = VpcSecurityGroupIngressRule if inbound else VpcSecurityGroupEgressRule
+            peer_argument = (
+                {"cidr_ipv4": peer}
+                if peer == ANYWHERE_IPV4
+                else {"referenced_security_group_id": peer}
+            )
+            rule(
                 self,
-                f"alb-in-{port}",
-                security_group_id=self.load_balancer.id,
+                key,
+                security_group_id=group_id,
                 description=why,
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
-                cidr_ipv4=ANYWHERE_IPV4,
+                **peer_argument,
             )
-        VpcSecurityGroupEgressRule(
-            self,
-            "alb-out-tasks",
-            security_group_id=self.load_balancer.id,
-            description="Forward to the API tasks",
-            ip_protocol="tcp",
-            from_port=props.container_port,
-            to_port=props.container_port,
-            referenced_security_group_id=self.service.id,
-        )
-        VpcSecurityGroupIngressRule(
-            self,
-            "tasks-in-alb",
-            security_group_id=self.service.id,
-            description="Requests from the load balancer",
-            ip_protocol="tcp",
-            from_port=props.container_port,
-            to_port=props.container_port,
-            referenced_security_group_id=self.load_balancer.id,
-        )
-        VpcSecurityGroupEgressRule(
-            self,
-            "tasks-out-https",
-            security_group_id=self.service.id,
-            description="HTTPS to AWS APIs (ECR, Secrets Manager, X-Ray, Logs) through NAT",
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            cidr_ipv4=ANYWHERE_IPV4,
-        )
-        VpcSecurityGroupEgressRule(
-            self,
-            "tasks-out-db",
-            security_group_id=self.service.id,
-            description="PostgreSQL to Aurora",
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            referenced_security_group_id=self.database.id,
-        )
-        VpcSecurityGroupIngressRule(
-            self,
-            "db-in-tasks",
-            security_group_id=self.database.id,
-            description="PostgreSQL from the API tasks only",
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            referenced_security_group_id=self.service.id,
-        )
