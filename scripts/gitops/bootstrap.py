@@ -102,10 +102,6 @@ def ensure_state_bucket(
         s3.create_bucket(Bucket=bucket, **location)
     report.record(f"s3 bucket {bucket}", changed=not exists)
 
-    settings_changed = False
-    if s3.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        settings_changed = True
     encryption = {
         "Rules": [
             {
@@ -117,31 +113,10 @@ def ensure_state_bucket(
             }
         ]
     }
-    if (
-        _current(
-            lambda: s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
-        )
-        != encryption
-    ):
-        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=encryption)
-        settings_changed = True
     blocked = dict.fromkeys(
         ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
     )
-    if (
-        _current(
-            lambda: s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-        )
-        != blocked
-    ):
-        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=blocked)
-        settings_changed = True
     policy = document(deny_insecure_transport(f"arn:aws:s3:::{bucket}"))
-    if _current(lambda: json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])) != json.loads(
-        policy
-    ):
-        s3.put_bucket_policy(Bucket=bucket, Policy=policy)
-        settings_changed = True
     lifecycle = [
         {
             "ID": "expire-old-state-versions",
@@ -151,14 +126,49 @@ def ensure_state_bucket(
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
         }
     ]
-    current_rules = (
-        _current(lambda: s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]) or []
+    # (read the current setting, the wanted one, write it): each is written only when it differs.
+    settings = (
+        (
+            lambda: s3.get_bucket_versioning(Bucket=bucket).get("Status"),
+            "Enabled",
+            lambda: s3.put_bucket_versioning(
+                Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+            ),
+        ),
+        (
+            lambda: s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"],
+            encryption,
+            lambda: s3.put_bucket_encryption(
+                Bucket=bucket, ServerSideEncryptionConfiguration=encryption
+            ),
+        ),
+        (
+            lambda: s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"],
+            blocked,
+            lambda: s3.put_public_access_block(
+                Bucket=bucket, PublicAccessBlockConfiguration=blocked
+            ),
+        ),
+        (
+            lambda: json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]),
+            json.loads(policy),
+            lambda: s3.put_bucket_policy(Bucket=bucket, Policy=policy),
+        ),
+        (
+            lambda: [
+                r.get("ID") for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+            ],
+            [rule["ID"] for rule in lifecycle],
+            lambda: s3.put_bucket_lifecycle_configuration(
+                Bucket=bucket, LifecycleConfiguration={"Rules": lifecycle}
+            ),
+        ),
     )
-    if [rule.get("ID") for rule in current_rules] != ["expire-old-state-versions"]:
-        s3.put_bucket_lifecycle_configuration(
-            Bucket=bucket, LifecycleConfiguration={"Rules": lifecycle}
-        )
-        settings_changed = True
+    settings_changed = False
+    for read, wanted, write in settings:
+        if _current(read) != wanted:
+            write()
+            settings_changed = True
     report.record(f"s3 bucket {bucket} settings", changed=settings_changed)
 
 
