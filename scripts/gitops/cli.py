@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from gitops.paths import default_outdir
 from infra.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_environment
 
 VALIDATE_WORKERS = 2
+PLAN_SUMMARY = "plan-summary.json"
 
 # jsii warns on every start that Node 20 is past its end of life; it works, so keep logs readable.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -36,8 +38,11 @@ def _load_configs(names: Sequence[str]) -> list[EnvironmentConfig]:
 
 
 def _synthesize(configs: list[EnvironmentConfig], outdir: Path) -> list[Path]:
+    """Synthesize `configs`; an emulated one points at the running emulator, if one runs."""
+    from gitops import emulator
     from infra.app import synthesize  # loads jsii: only when a command needs it
 
+    configs = [emulator.attach(config) for config in configs]
     try:
         return synthesize(configs, outdir)
     except Exception as error:  # jsii surfaces construct errors as RuntimeError and friends
@@ -79,13 +84,13 @@ def command_check(args: argparse.Namespace) -> None:
     from gitops import policy, policy_reports
 
     skips = policy.load_skips()  # a skip without a reason stops the gate before any work
-    if args.stack_dir is not None:
+    if args.stack_dir:
         if args.environments:
             raise UsageError("give environments or --stack-dir, not both")
-        stack_file = args.stack_dir / "cdk.tf.json"
-        if not stack_file.is_file():
-            raise UsageError(f"{args.stack_dir}: no cdk.tf.json in this folder")
-        stack_files = [stack_file]
+        stack_files = [directory / "cdk.tf.json" for directory in args.stack_dir]
+        for stack_file in stack_files:
+            if not stack_file.is_file():
+                raise UsageError(f"{stack_file.parent}: no cdk.tf.json in this folder")
     else:
         configs = _load_configs(args.environments)
         _synthesize(configs, args.outdir)
@@ -116,7 +121,7 @@ def _one_config(name: str) -> EnvironmentConfig:
 def command_bootstrap(args: argparse.Namespace) -> None:
     from gitops.bootstrap import bootstrap
     from gitops.github_oidc import check_repository
-    from gitops.paths import work_dir
+    from gitops.paths import work_dir, write_atomically
 
     repository = check_repository(args.github_repository) if args.github_repository else None
     config = _one_config(args.environment)
@@ -127,33 +132,51 @@ def command_bootstrap(args: argparse.Namespace) -> None:
         print(f"unchanged {item}")
     print(f"{config.name}: state backend ready ({len(report.created)} created)")
     if report.role_arns:
-        roles_file = work_dir() / "roles" / f"{config.name}.json"
-        roles_file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = roles_file.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(report.role_arns, indent=2, sort_keys=True) + "\n")
-        os.replace(temporary, roles_file)
+        roles_file = write_atomically(
+            work_dir() / "roles" / f"{config.name}.json",
+            json.dumps(report.role_arns, indent=2, sort_keys=True) + "\n",
+        )
         print(f"role ARNs written to {roles_file}; set them as repository variables:")
         for name, arn in sorted(report.role_arns.items()):
             print(f"  AWS_{name.upper()}_ARN_{config.name.upper()}={arn}")
 
 
-def _planned(config: EnvironmentConfig, outdir: Path):
+def _planned(config: EnvironmentConfig, outdir: Path, no_synth: bool = False):
+    """Synthesize (unless the synth artifact is already in `outdir`), init and plan `config`."""
     from gitops import deploy
     from gitops.local import runner_for
 
     runner = runner_for(config)
-    _synthesize([config], outdir)
     stack_dir = outdir / "stacks" / config.stack_name
+    if not no_synth:
+        _synthesize([config], outdir)
+    elif not (stack_dir / "cdk.tf.json").is_file():
+        raise UsageError(
+            f"{stack_dir}: no synthesized stack; run `gitops synth {config.name}` first"
+            " or drop --no-synth"
+        )
     deploy.init(runner, stack_dir)
     return runner, stack_dir, deploy.plan(runner, stack_dir)
 
 
 def command_plan(args: argparse.Namespace) -> None:
+    from gitops import job_summary
+    from gitops.paths import write_atomically
+    from gitops.plan_comment import CommentContext, EnvironmentPlan, render
+    from gitops.plan_json import load_plan
+
     config = _one_config(args.environment)
-    _, _, planned = _planned(config, args.outdir)
+    _, stack_dir, planned = _planned(config, args.outdir, args.no_synth)
+    plan = EnvironmentPlan.from_plan(config.name, load_plan(planned.json_file))
+    summary_file = write_atomically(
+        stack_dir / PLAN_SUMMARY, json.dumps(plan.to_summary(), sort_keys=True) + "\n"
+    )
+    job_summary.append(render([plan], CommentContext(merge_note=False, limit=10**6)))
     print(f"{config.stack_name}: {planned.summary()}")
+    print(f"fingerprint: {plan.fingerprint}")
     print(f"plan: {planned.plan_file}")
-    print(f"json: {planned.json_file}")
+    print(f"json: {planned.json_file} (raw: may hold secrets, never upload it)")
+    print(f"summary: {summary_file} (masked: what the comment job needs)")
 
 
 def command_apply(args: argparse.Namespace) -> None:
@@ -166,6 +189,31 @@ def command_apply(args: argparse.Namespace) -> None:
         deploy.apply(runner, stack_dir, planned.plan_file)
     for name, value in deploy.outputs(runner, stack_dir).items():
         print(f"{name} = {value}")
+
+
+def command_deploy(args: argparse.Namespace) -> None:
+    from gitops import deploy_gate
+    from gitops.github_api import GitHubClient
+
+    client = GitHubClient.from_environment()
+    config = _one_config(args.environment)
+    deploy_gate.run(
+        config.name,
+        args.commit,
+        lambda: _planned(config, args.outdir, args.no_synth),
+        client,
+    )
+
+
+def command_drift(args: argparse.Namespace) -> None:
+    from gitops import drift
+    from gitops.github_api import GitHubClient
+
+    client = GitHubClient.from_environment()
+    configs = [_one_config(name) for name in dict.fromkeys(args.environments)]
+    for config in configs:
+        plan_environment = lambda config=config: _planned(config, args.outdir, args.no_synth)  # noqa: E731
+        print(drift.run(config.name, args.commit, plan_environment, client))
 
 
 def command_local(args: argparse.Namespace) -> None:
@@ -187,10 +235,24 @@ def command_fingerprint(args: argparse.Namespace) -> None:
     print(fingerprint(load_plan(args.plan_json)))
 
 
-def command_comment(args: argparse.Namespace) -> None:
-    from gitops.plan_comment import CommentContext, EnvironmentPlan, render
-    from gitops.plan_json import load_plan
+def _policy_summary(args: argparse.Namespace) -> str | None:
+    if args.policy_summary_file is None:
+        return args.policy_summary
+    if args.policy_summary:
+        raise UsageError("give --policy-summary or --policy-summary-file, not both")
+    try:
+        return args.policy_summary_file.read_text(encoding="utf-8").strip() or None
+    except OSError as error:
+        raise UsageError(f"{args.policy_summary_file}: cannot read ({error.strerror})") from None
 
+
+def command_comment(args: argparse.Namespace) -> None:
+    from gitops import job_summary
+    from gitops.deploy_gate import run_url
+    from gitops.github_api import GitHubClient
+    from gitops.plan_comment import MARKER, CommentContext, load_environment_plan, render
+
+    client = GitHubClient.from_environment() if args.post is not None else None
     plans = []
     for item in args.plans:
         environment, separator, path = item.partition("=")
@@ -198,19 +260,29 @@ def command_comment(args: argparse.Namespace) -> None:
             raise UsageError(f"{item!r}: expected ENV=PLAN_JSON")
         if environment not in ENVIRONMENTS:
             raise UsageError(f"{item!r}: unknown environment {environment!r}")
-        plans.append(EnvironmentPlan.from_plan(environment, load_plan(Path(path))))
+        plans.append(load_environment_plan(environment, Path(path)))
     context = CommentContext(
         commit=args.commit,
-        run_url=args.run_url,
-        policy_summary=args.policy_summary,
+        run_url=args.run_url or run_url(),
+        policy_summary=_policy_summary(args),
         no_plan_reason=args.no_plan_reason,
     )
-    sys.stdout.write(render(plans, context))
+    text = render(plans, context)
+    sys.stdout.write(text)
+    job_summary.append(text)
+    if client is not None:
+        action, comment = client.upsert_comment(args.post, f"<!-- {MARKER} ", text)
+        print(f"comment {action}: {comment.get('html_url', comment.get('id'))}", file=sys.stderr)
 
 
 def command_promote(args: argparse.Namespace) -> None:
     from gitops import promote
+    from gitops.github_api import GitHubClient
+    from gitops.paths import write_atomically
 
+    if args.open_pr and args.dry_run:
+        raise UsageError("--open-pr and --dry-run exclude each other")
+    client = GitHubClient.from_environment() if args.open_pr else None
     act = promote.plan_promotion if args.dry_run else promote.promote
     result = act(args.from_env, args.to_env)
     verb = "would promote" if args.dry_run else "promoted"
@@ -219,9 +291,22 @@ def command_promote(args: argparse.Namespace) -> None:
     print(f"branch: {result.branch_name()}")
     print(f"title: {result.pr_title()}")
     if args.pr_body_file:
-        temporary = args.pr_body_file.with_suffix(args.pr_body_file.suffix + ".tmp")
-        temporary.write_text(result.pr_body())
-        os.replace(temporary, args.pr_body_file)
+        write_atomically(args.pr_body_file, result.pr_body())
+    if client is not None:
+        pull = client.open_pull_request(
+            result.branch_name(),
+            args.base or os.environ.get("GITHUB_REF_NAME") or "main",
+            {promote.repository_path(result.target_path): result.target_path.read_text()},
+            result.pr_title(),
+            result.pr_body(),
+        )
+        print(f"pull request #{pull['number']} opened: {pull.get('html_url', '')}")
+
+
+def _commit(value: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{40}", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a full 40-character commit SHA")
+    return value
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -266,7 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     environments_argument(check)
     check.add_argument(
-        "--stack-dir", type=Path, help="check this synthesized stack folder instead of synthesizing"
+        "--stack-dir",
+        type=Path,
+        action="append",
+        help="check this synthesized stack folder instead of synthesizing (repeatable)",
     )
     check.add_argument(
         "--report-dir",
@@ -299,6 +387,35 @@ def build_parser() -> argparse.ArgumentParser:
     environment_argument(apply)
     apply.set_defaults(handler=command_apply)
 
+    def pipeline_arguments(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--no-synth",
+            action="store_true",
+            help="use the stack already synthesized in cdktf.out (the workflow's synth artifact)",
+        )
+
+    pipeline_arguments(plan)
+
+    deploy = commands.add_parser(
+        "deploy",
+        help="the job after a merge: plan ENV, apply it only if it is the plan reviewed in the PR",
+    )
+    environment_argument(deploy)
+    deploy.add_argument(
+        "--commit", required=True, type=_commit, help="the merge commit on main being deployed"
+    )
+    pipeline_arguments(deploy)
+    deploy.set_defaults(handler=command_deploy)
+
+    drift = commands.add_parser(
+        "drift", help="plan each ENV; open, update or close its drift issue (applies nothing)"
+    )
+    drift.add_argument("environments", nargs="+", metavar="ENV", help=", ".join(ENVIRONMENTS))
+    drift.add_argument("--outdir", type=Path, default=default_outdir(), help=argparse.SUPPRESS)
+    drift.add_argument("--commit", type=_commit, help="the commit of main being compared")
+    pipeline_arguments(drift)
+    drift.set_defaults(handler=command_drift)
+
     fingerprint = commands.add_parser(
         "fingerprint", help="one line: a digest of what a plan JSON would change"
     )
@@ -308,11 +425,25 @@ def build_parser() -> argparse.ArgumentParser:
     comment = commands.add_parser(
         "comment", help="markdown of the pull-request plan comment, from plan JSON files"
     )
-    comment.add_argument("plans", nargs="*", metavar="ENV=PLAN_JSON")
+    comment.add_argument(
+        "plans",
+        nargs="*",
+        metavar="ENV=PLAN_JSON",
+        help="`terraform show -json` output or the plan-summary.json `gitops plan` writes",
+    )
     comment.add_argument("--commit", help="the commit the plans are for")
     comment.add_argument("--run-url", help="link to the workflow run")
     comment.add_argument("--policy-summary", help="one line from `gitops check`")
+    comment.add_argument(
+        "--policy-summary-file", type=Path, help="reports/policy-summary.txt of `gitops check`"
+    )
     comment.add_argument("--no-plan-reason", help="say why there is no plan (e.g. a fork)")
+    comment.add_argument(
+        "--post",
+        type=int,
+        metavar="PR_NUMBER",
+        help="also create or update the plan comment on this pull request (needs GITHUB_TOKEN)",
+    )
     comment.set_defaults(handler=command_comment)
 
     promote = commands.add_parser(
@@ -324,6 +455,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="say what would move; write nothing"
     )
     promote.add_argument("--pr-body-file", type=Path, help="write the pull request's body here")
+    promote.add_argument(
+        "--open-pr",
+        action="store_true",
+        help="push the edited file to a new branch and open the pull request (needs GITHUB_TOKEN)",
+    )
+    promote.add_argument(
+        "--base", help="branch the pull request targets (default: GITHUB_REF_NAME, else main)"
+    )
     promote.set_defaults(handler=command_promote)
 
     local = commands.add_parser("local", help="the whole stack in a local AWS emulator")

@@ -19,3 +19,12 @@ def work_dir() -> Path:
 def default_outdir() -> Path:
     """`cdktf.out/` at the repository root, wherever the command is run from."""
     return REPO_ROOT / "cdktf.out"
+
+
+def write_atomically(path: Path, text: str) -> Path:
+    """Write the whole file or nothing: a crash mid-write leaves the old file (or none)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+    return path

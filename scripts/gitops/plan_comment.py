@@ -16,17 +16,24 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from gitops.errors import UsageError
 from gitops.plan_json import (
+    AttributeChange,
     ResourceChange,
+    check_plan,
     counts,
     fingerprint,
     output_changes,
+    read_json,
     resource_changes,
 )
 
 MARKER = "gitops-plan-comment"
+SUMMARY_FORMAT = "gitops-plan-summary/1"
+"""Tag of a plan summary file: an environment's plan as the comment shows it, already masked."""
 GITHUB_COMMENT_LIMIT = 65_536
 SAFETY_MARGIN = 512
 MAX_CALLOUTS = 40
@@ -64,6 +71,57 @@ class EnvironmentPlan:
     def has_changes(self) -> bool:
         return bool(self.changes or self.outputs)
 
+    def to_summary(self) -> dict[str, Any]:
+        """The plan as the comment needs it: safe to upload, since values are already masked.
+
+        The raw plan JSON holds sensitive values in clear; only this summary leaves the job
+        that planned, and the comment job renders from it.
+        """
+        return {
+            "format": SUMMARY_FORMAT,
+            "environment": self.environment,
+            "fingerprint": self.fingerprint,
+            "outputs": self.outputs,
+            "changes": [
+                {
+                    "address": change.address,
+                    "type": change.resource_type,
+                    "action": change.action,
+                    "attributes": [[a.name, a.before, a.after] for a in change.attributes],
+                }
+                for change in self.changes
+            ],
+        }
+
+    @classmethod
+    def from_summary(cls, summary: dict[str, Any]) -> EnvironmentPlan:
+        changes = tuple(
+            ResourceChange(
+                change["address"],
+                change["type"],
+                change["action"],
+                tuple(AttributeChange(*attribute) for attribute in change["attributes"]),
+            )
+            for change in summary["changes"]
+        )
+        return cls(
+            summary["environment"], changes, dict(summary["outputs"]), summary["fingerprint"]
+        )
+
+
+def load_environment_plan(environment: str, path: Path) -> EnvironmentPlan:
+    """An environment's plan from `terraform show -json` output or from a plan summary file."""
+    document = read_json(path)
+    if not isinstance(document, dict) or document.get("format") != SUMMARY_FORMAT:
+        return EnvironmentPlan.from_plan(environment, check_plan(document, path))
+    try:
+        plan = EnvironmentPlan.from_summary(document)
+    except (KeyError, TypeError, ValueError) as error:
+        raise UsageError(f"{path}: not a valid plan summary ({error})") from None
+    if plan.environment != environment:
+        raise UsageError(f"{path}: this is the plan of {plan.environment!r}, not {environment!r}")
+    return plan
+
 
 @dataclass(frozen=True)
 class CommentContext:
@@ -73,8 +131,11 @@ class CommentContext:
     """One line from the policy gate (passed / failed / skipped, PCI DSS coverage)."""
     no_plan_reason: str | None = None
     """Why there is no plan (a fork gets no cloud credentials); replaces the plan sections."""
-    full_plan_location: str = "the job summary and the `plans` artifact of this run"
+    full_plan_location: str = "the job summary of each plan job in this run"
     limit: int = GITHUB_COMMENT_LIMIT
+    title: str = "Terraform plan"
+    merge_note: bool = True
+    """Say that merging applies exactly these plans (true of a pull request's comment only)."""
 
 
 @dataclass
@@ -92,6 +153,7 @@ def header(plans: Sequence[EnvironmentPlan], context: CommentContext) -> str:
         "version": 1,
         "commit": context.commit,
         "fingerprints": {plan.environment: plan.fingerprint for plan in plans},
+        "counts": {plan.environment: plan.counts for plan in plans},
     }
     return f"<!-- {MARKER} {json.dumps(data, sort_keys=True, separators=(',', ':'))} -->"
 
@@ -179,7 +241,7 @@ def _section(plan: EnvironmentPlan, detail: _Detail) -> list[str]:
 
 def _render(plans: Sequence[EnvironmentPlan], context: CommentContext, detail: _Detail) -> str:
     commit = f"`{context.commit[:12]}`" if context.commit else "this pull request"
-    lines = [header(plans, context), f"### Terraform plan for {commit}", ""]
+    lines = [header(plans, context), f"### {context.title} for {commit}", ""]
     if context.no_plan_reason:
         lines += [f"**No plan:** {context.no_plan_reason}", ""]
     else:
@@ -198,7 +260,7 @@ def _render(plans: Sequence[EnvironmentPlan], context: CommentContext, detail: _
         ]
     with_changes = sum(1 for plan in plans if plan.has_changes)
     footer = f"{len(plans)} environment(s), {with_changes} with changes."
-    if with_changes and not context.no_plan_reason:
+    if with_changes and not context.no_plan_reason and context.merge_note:
         footer += " Merging applies exactly these plans: each deploy job re-plans and stops if"
         footer += " its fingerprint differs from the one above."
     if context.run_url:

@@ -17,19 +17,27 @@ SENSITIVE = "(sensitive)"
 UNKNOWN = "(known after apply)"
 
 
-def load_plan(path: Path) -> dict[str, Any]:
-    """A plan JSON file, or one line saying why it is not one."""
+def read_json(path: Path) -> Any:
+    """A JSON file's content, or one line saying why it cannot be read."""
     try:
-        plan = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: plan JSON not found") from None
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"{path}: cannot read ({error})") from None
     except json.JSONDecodeError as error:
         raise UsageError(f"{path}: not JSON (line {error.lineno}: {error.msg})") from None
+
+
+def check_plan(plan: Any, path: Path) -> dict[str, Any]:
     if not isinstance(plan, dict) or "format_version" not in plan:
         raise UsageError(f"{path}: not a `terraform show -json` plan (no format_version)")
     return plan
+
+
+def load_plan(path: Path) -> dict[str, Any]:
+    """A plan JSON file, or one line saying why it is not one."""
+    return check_plan(read_json(path), path)
 
 
 def action_of(actions: list[str]) -> str:

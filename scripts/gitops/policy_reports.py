@@ -12,10 +12,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from xml.etree import ElementTree
 
-from gitops.policy import EnvironmentResult, Finding
+from gitops.paths import write_atomically
+from gitops.policy import EnvironmentResult, Finding, load_pci_map, pci_coverage
 from infra.config import REPO_ROOT
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SUMMARY_FILE = "policy-summary.txt"
+
+
+def one_line_summary(results: Sequence[EnvironmentResult]) -> str:
+    """Counts over every stack and the PCI DSS coverage, as the plan comment shows them."""
+    passed, failed, skipped = (
+        sum(result.count(status) for result in results)  # type: ignore[arg-type]
+        for status in ("passed", "failed", "skipped")
+    )
+    statuses = pci_coverage(results, load_pci_map())
+    covered = [status for status in statuses if status.covered]
+    passing = sum(1 for status in covered if status.passing)
+    return (
+        f"{passed} passed, {failed} failed, {skipped} skipped over {len(results)} stack(s);"
+        f" PCI DSS: {len(covered)}/{len(statuses)} requirements covered, {passing} passing"
+    )
 
 
 def _relative(path: Path) -> str:
@@ -99,7 +116,8 @@ def junit(results: Sequence[EnvironmentResult]) -> ElementTree.ElementTree:
 
 
 def write_reports(results: Sequence[EnvironmentResult], directory: Path) -> tuple[Path, Path]:
-    """Write `policy.sarif` and `policy-junit.xml` atomically; returns their paths."""
+    """Write `policy.sarif`, `policy-junit.xml` and the one-line `policy-summary.txt` (which the
+    plan comment quotes) atomically; returns the first two paths."""
     directory.mkdir(parents=True, exist_ok=True)
     sarif_path, junit_path = directory / "policy.sarif", directory / "policy-junit.xml"
     temporary = sarif_path.with_suffix(".sarif.tmp")
@@ -108,4 +126,5 @@ def write_reports(results: Sequence[EnvironmentResult], directory: Path) -> tupl
     temporary = junit_path.with_suffix(".xml.tmp")
     junit(results).write(temporary, encoding="utf-8", xml_declaration=True)
     os.replace(temporary, junit_path)
+    write_atomically(directory / SUMMARY_FILE, one_line_summary(results) + "\n")
     return sarif_path, junit_path

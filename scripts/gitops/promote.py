@@ -22,6 +22,7 @@ import yaml
 
 from gitops.errors import GitopsError, UsageError
 from infra.config import (
+    DEFAULT_ENVIRONMENTS_DIR,
     PROMOTION_ORDER,
     REPO_ROOT,
     ConfigError,
@@ -367,3 +368,12 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(REPO_ROOT))
     except ValueError:
         return path.name
+
+
+def repository_path(path: Path) -> str:
+    """Where the edited file lives in the repository, even when edited in another folder
+    (`GITOPS_ENVIRONMENTS_DIR`): the pull request must change `environments/<env>.yaml`."""
+    try:
+        return path.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return f"{DEFAULT_ENVIRONMENTS_DIR.name}/{path.name}"

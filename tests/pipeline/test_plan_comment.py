@@ -11,10 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from gitops.errors import UsageError
 from gitops.plan_comment import (
     GITHUB_COMMENT_LIMIT,
     CommentContext,
     EnvironmentPlan,
+    load_environment_plan,
     parse_header,
     render,
 )
@@ -159,7 +161,7 @@ def test_a_20000_change_plan_fits_with_true_counts_and_says_what_it_left_out(pla
     assert len(text) <= GITHUB_COMMENT_LIMIT
     assert "| `dev` | 0 | 10000 | 5000 | 5000 |" in text, "true counts survive shortening"
     assert "Shortened to fit GitHub's comment limit" in text
-    assert "the job summary and the `plans` artifact" in text
+    assert "the job summary of each plan job" in text
     assert "10000 resource(s) will be destroyed or replaced" in text.replace("10002", "10000") or (
         "10002 resource(s) will be destroyed or replaced" in text
     )
@@ -184,3 +186,21 @@ def test_comment_cli_and_its_errors(plans, tmp_path: Path) -> None:
     not_a_plan.write_text("{}")
     bad = subprocess.run([GITOPS, "fingerprint", str(not_a_plan)], capture_output=True, text=True)
     assert bad.returncode == 2 and "not a `terraform show -json` plan" in bad.stderr
+
+
+def test_the_uploadable_plan_summary_renders_the_same_and_holds_no_secret(plans, tmp_path) -> None:
+    real, _ = plans
+    plan = EnvironmentPlan.from_plan("dev", real["mixed"])
+    summary_file = tmp_path / "plan-summary.json"
+    summary_file.write_text(json.dumps(plan.to_summary()))
+    text = summary_file.read_text()
+    assert SECRET_1 not in text and SECRET_2 not in text and "(sensitive)" in text
+    restored = load_environment_plan("dev", summary_file)
+    assert restored == plan
+    context = CommentContext(commit="0123456789abcdef")
+    assert render([restored], context) == render([plan], context)
+    with pytest.raises(UsageError, match=r"plan-summary\.json: this is the plan of 'dev', not"):
+        load_environment_plan("prod", summary_file)
+    summary_file.write_text(json.dumps({"format": "gitops-plan-summary/1", "environment": "dev"}))
+    with pytest.raises(UsageError, match="not a valid plan summary"):
+        load_environment_plan("dev", summary_file)

@@ -36,6 +36,11 @@ def test_every_environment_passes_the_gate(synth_outdir: Path, tmp_path: Path) -
     suites = ElementTree.parse(tmp_path / "policy-junit.xml").getroot()
     assert {s.get("name") for s in suites} == {f"policy.{env}" for env in ENVIRONMENTS}
     assert all(s.get("failures") == "0" and int(s.get("tests")) > 200 for s in suites)
+    summary = (tmp_path / "policy-summary.txt").read_text()
+    assert summary.count("\n") == 1 and " 0 failed, " in summary
+    assert summary.rstrip().endswith(
+        "over 4 stack(s); PCI DSS: 16/16 requirements covered, 16 passing"
+    )
 
 
 def test_an_injected_violation_fails_and_names_the_check(
@@ -48,9 +53,15 @@ def test_an_injected_violation_fails_and_names_the_check(
     alb["drop_invalid_header_fields"] = False
     (stack_dir / "cdk.tf.json").write_text(json.dumps(stack, indent=2))
 
-    result = gitops("check", "--stack-dir", str(stack_dir), "--report-dir", str(tmp_path / "r"))
+    clean = synth_outdir / "stacks" / "fraud-detection-staging"
+    result = gitops("check", "--stack-dir", str(stack_dir), "--stack-dir", str(clean),
+                    "--report-dir", str(tmp_path / "r"))  # fmt: skip
     assert result.returncode == 1
     assert "dev: " in result.stdout and " 1 failed" in result.stdout
+    assert (
+        "staging: " in result.stdout
+        and "over 2 stack(s)" in (tmp_path / "r" / "policy-summary.txt").read_text()
+    )
     assert "FAILED CKV_AWS_131" in result.stdout and "(load-balancer/alb)" in result.stdout
     assert result.stderr.strip() == (
         "gitops check: error: 1 failed check(s); fix them or add a reviewed skip"

@@ -1,0 +1,178 @@
+"""The deploy job after a merge: apply an environment only if its plan is the one reviewed.
+
+The merged pull request's plan comment carries each environment's fingerprint in its hidden
+header. The job plans again from the merge commit and applies that plan file only when the
+fingerprints match; anything else (a later commit on `main`, drift in the account, a forged
+comment) stops it before Terraform touches the environment. A failed deploy opens or updates
+one issue per environment; the next successful deploy closes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops import deploy, job_summary
+from gitops.errors import GitopsError
+from gitops.github_api import GitHubClient, GitHubError
+from gitops.plan_comment import MARKER, CommentContext, EnvironmentPlan, parse_header, render
+from gitops.plan_json import load_plan
+from gitops.terraform import TerraformRunner
+
+FAILURE_LABEL = "deploy-failed"
+
+Planned = tuple[TerraformRunner, Path, deploy.PlanResult]
+"""What planning an environment yields: the runner, the stack folder and the plan."""
+
+
+class PlanMismatch(GitopsError):
+    """The plan made now is not the plan that was reviewed; nothing was applied."""
+
+
+@dataclass(frozen=True)
+class ReviewedPlan:
+    pull_number: int
+    pull_url: str
+    commit: str | None
+    """The pull request's head commit the reviewed plan was made for."""
+    fingerprint: str
+    counts: Mapping[str, int] | None
+
+
+def reviewed_plan(client: GitHubClient, commit: str, environment: str) -> ReviewedPlan:
+    """The plan of `environment` reviewed in the pull request whose merge made `commit`."""
+    pull = client.merged_pull_request(commit)
+    if pull is None:
+        raise PlanMismatch(
+            f"{environment}: commit {commit[:12]} did not come from a merged pull request, so no"
+            " plan of it was reviewed; send the change through a pull request"
+        )
+    number = pull["number"]
+    for comment in reversed(client.bot_comments(number, f"<!-- {MARKER} ")):
+        header = parse_header(comment.get("body") or "") or {}
+        fingerprint = (header.get("fingerprints") or {}).get(environment)
+        if fingerprint:
+            return ReviewedPlan(
+                number,
+                pull.get("html_url", f"#{number}"),
+                header.get("commit"),
+                fingerprint,
+                (header.get("counts") or {}).get(environment),
+            )
+    raise PlanMismatch(
+        f"{environment}: pull request #{number} has no plan comment of {environment} written by"
+        f" {client.bot_login}; re-run its `pr` workflow to plan it, then re-run this job"
+    )
+
+
+def _describe(fingerprint: str, counts: Mapping[str, int] | None) -> str:
+    what = ", ".join(f"{n} to {action}" for action, n in (counts or {}).items() if n)
+    return f"{fingerprint.removeprefix('sha256:')[:12]}: {what or 'no resource changes'}"
+
+
+def check_matches(reviewed: ReviewedPlan, planned: EnvironmentPlan) -> None:
+    if reviewed.fingerprint == planned.fingerprint:
+        return
+    raise PlanMismatch(
+        f"{planned.environment}: the plan differs from the one reviewed in pull request"
+        f" #{reviewed.pull_number} (reviewed {_describe(reviewed.fingerprint, reviewed.counts)};"
+        f" now {_describe(planned.fingerprint, planned.counts)}); something changed after the"
+        " review (a later commit on main, or drift), so nothing was applied. Re-run the pull"
+        " request's `pr` workflow to get the current plan reviewed, then re-run this job"
+    )
+
+
+def run_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """Link to the running workflow, from the variables every Actions job has."""
+    environ = os.environ if environ is None else environ
+    parts = [environ.get(n) for n in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    return f"{parts[0]}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else None
+
+
+def failure_marker(environment: str) -> str:
+    return f"<!-- gitops-deploy-failure {environment} -->"
+
+
+def _report_failure(client: GitHubClient, environment: str, commit: str, error: str) -> str:
+    """Open or update the environment's failure issue; one line saying what happened."""
+    link = run_url()
+    body = "\n".join(
+        [
+            f"The deploy of **`{environment}`** failed after the merge of `{commit}`.",
+            "",
+            f"```\n{error}\n```",
+            "",
+            f"Workflow run: {link}" if link else "Workflow run: (not in GitHub Actions)",
+            "",
+            "The next successful deploy of this environment closes this issue.",
+        ]
+    )
+    title = f"Deploy of {environment} failed"
+    try:
+        action, issue = client.sync_issue(
+            failure_marker(environment), title, body, (FAILURE_LABEL,)
+        )
+    except GitHubError as github_error:
+        return f"could not report the failure in an issue: {github_error}"
+    return f"failure issue #{issue['number'] if issue else '?'} {action}"
+
+
+def _outputs_markdown(environment: str, values: Mapping[str, object]) -> str:
+    rows = [f"| `{name}` | `{json.dumps(value)}` |" for name, value in values.items()]
+    header = [f"### `{environment}` outputs", "", "| output | value |", "| --- | --- |"]
+    return "\n".join([*header, *rows])
+
+
+def run(
+    environment: str,
+    commit: str,
+    plan_environment: Callable[[], Planned],
+    client: GitHubClient,
+) -> dict[str, object]:
+    """Plan, compare with the reviewed fingerprint, apply that plan file; the outputs.
+
+    Any failure (mismatch, Terraform error) is reported in the environment's issue and raised.
+    """
+    try:
+        runner, stack_dir, planned = plan_environment()
+        plan = EnvironmentPlan.from_plan(environment, load_plan(planned.json_file))
+        if planned.has_changes:
+            _apply_if_reviewed(environment, commit, client, runner, stack_dir, planned, plan)
+        else:
+            print(f"{environment}: no changes; nothing to compare or apply")
+        values = deploy.outputs(runner, stack_dir)
+    except GitopsError as error:
+        print(f"{environment}: {_report_failure(client, environment, commit, str(error))}")
+        raise
+    for name, value in values.items():
+        print(f"{name} = {json.dumps(value)}")
+    job_summary.append(_outputs_markdown(environment, values))
+    action, issue = client.sync_issue(failure_marker(environment), "", None)
+    if action == "closed" and issue:
+        print(f"{environment}: closed failure issue #{issue['number']}")
+    return values
+
+
+def _apply_if_reviewed(
+    environment: str,
+    commit: str,
+    client: GitHubClient,
+    runner: TerraformRunner,
+    stack_dir: Path,
+    planned: deploy.PlanResult,
+    plan: EnvironmentPlan,
+) -> None:
+    print(f"{environment}: {planned.summary()} (fingerprint {plan.fingerprint})")
+    try:
+        reviewed = reviewed_plan(client, commit, environment)
+        check_matches(reviewed, plan)
+    except PlanMismatch:
+        context = CommentContext(commit=commit, title="Refused plan", merge_note=False, limit=10**6)
+        job_summary.append(render([plan], context))
+        raise
+    print(f"{environment}: matches the plan reviewed in pull request #{reviewed.pull_number}")
+    deploy.apply(runner, stack_dir, planned.plan_file)
+    print(f"{environment}: applied")

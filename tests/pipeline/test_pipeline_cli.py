@@ -1,0 +1,116 @@
+"""The `gitops` commands the workflows run against GitHub, as processes, with the stand-in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gitops.github_standin import GitHubStandIn
+
+from infra.config import DEFAULT_ENVIRONMENTS_DIR
+from tests.pipeline.plans import SECRET_2, make_plans
+
+GITOPS = str(Path(sys.executable).with_name("gitops"))
+NEW_DIGEST = "sha256:" + "cd" * 32
+
+
+@pytest.fixture(scope="module")
+def mixed_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("plans")
+    make_plans(directory)
+    return directory / "mixed.json"
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubStandIn]:
+    with GitHubStandIn() as standin:
+        yield standin
+
+
+def gitops(*args: str, github: GitHubStandIn | None, tmp_path: Path, **extra: str):
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    for name in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL"):
+        env.pop(name, None)
+    env |= extra
+    if github is not None:
+        env |= {
+            "GITHUB_API_URL": github.url,
+            "GITHUB_REPOSITORY": github.repository,
+            "GITHUB_TOKEN": github.token,
+        }
+    return subprocess.run([GITOPS, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_comment_post_creates_then_updates_one_comment(github, mixed_plan, tmp_path) -> None:
+    number = github.open_pull_request("change", head="feature")
+    policy = tmp_path / "policy-summary.txt"
+    policy.write_text("302 passed, 0 failed, 15 skipped over 1 stack(s)\n")
+    args = ("comment", f"dev={mixed_plan}", "--commit", "a" * 40, "--post", str(number),
+            "--policy-summary-file", str(policy))  # fmt: skip
+    first = gitops(*args, github=github, tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.startswith("comment created: https://github.com/")
+    second = gitops(*args, github=github, tmp_path=tmp_path)
+    assert second.stderr.startswith("comment updated: ")
+    (posted,) = github.comments(number)
+    assert posted["body"] == second.stdout and SECRET_2 not in posted["body"]
+    assert "**Policy gate:** 302 passed, 0 failed" in posted["body"]
+    assert posted["body"] in (tmp_path / "summary.md").read_text()
+
+
+def test_comment_post_needs_the_github_settings(mixed_plan, tmp_path) -> None:
+    result = gitops("comment", f"dev={mixed_plan}", "--post", "1", github=None, tmp_path=tmp_path,
+                    GITHUB_REPOSITORY="acme/repo")  # fmt: skip
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip() == (
+        "gitops comment: error: GITHUB_TOKEN is not set; pass `github.token` to this step's env"
+    )
+    missing = gitops("comment", "--policy-summary-file", str(tmp_path / "nope.txt"),
+                     github=None, tmp_path=tmp_path)  # fmt: skip
+    assert missing.returncode == 2 and "nope.txt: cannot read" in missing.stderr
+
+
+def test_promote_opens_a_pull_request_with_the_digest(github, tmp_path) -> None:
+    environments = tmp_path / "environments"
+    shutil.copytree(DEFAULT_ENVIRONMENTS_DIR, environments)
+    for path in environments.glob("*.yaml"):
+        github.add_file(f"environments/{path.name}", path.read_text())
+    dev = environments / "dev.yaml"
+    old = dev.read_text().split('image_digest: "', 1)[1].split('"', 1)[0]
+    dev.write_text(dev.read_text().replace(old, NEW_DIGEST))
+    result = gitops("promote", "--from", "dev", "--to", "staging", "--open-pr", github=github,
+                    tmp_path=tmp_path, GITOPS_ENVIRONMENTS_DIR=str(environments))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (pull,) = github.pull_requests()
+    opened = f"pull request #{pull['number']} opened: {pull['html_url']}"
+    assert result.stdout.strip().endswith(opened)
+    assert pull["head"]["ref"] == "promote/staging/1.4.0-cdcdcdcd" and NEW_DIGEST in pull["body"]
+    on_branch = github.file_text("environments/staging.yaml", pull["head"]["ref"])
+    assert on_branch == (environments / "staging.yaml").read_text() and NEW_DIGEST in on_branch
+    assert NEW_DIGEST not in github.file_text("environments/staging.yaml", "main")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("promote", "--from", "dev", "--to", "staging", "--open-pr", "--dry-run"),
+         "gitops promote: error: --open-pr and --dry-run exclude each other"),
+        (("deploy", "dev", "--commit", "main"),
+         "gitops deploy: error: argument --commit: 'main' is not a full 40-character commit SHA"),
+        (("deploy", "dev", "--commit", "b" * 40),
+         "gitops deploy: error: GITHUB_REPOSITORY: expected OWNER/NAME, got ''"),
+        (("drift", "qa"), "gitops drift: error: GITHUB_REPOSITORY: expected OWNER/NAME"),
+        (("plan", "dev", "--no-synth", "--outdir", "/nonexistent"),
+         "gitops plan: error: /nonexistent/stacks/fraud-detection-dev: no synthesized stack"),
+    ],
+)  # fmt: skip
+def test_pipeline_commands_reject_bad_input_in_one_line(args, message, tmp_path) -> None:
+    result = gitops(*args, github=None, tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith(message)
