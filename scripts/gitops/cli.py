@@ -250,7 +250,13 @@ def command_comment(args: argparse.Namespace) -> None:
     from gitops import job_summary
     from gitops.deploy_gate import run_url
     from gitops.github_api import GitHubClient
-    from gitops.plan_comment import MARKER, CommentContext, load_environment_plan, render
+    from gitops.plan_comment import (
+        MARKER,
+        CommentContext,
+        EnvironmentPlan,
+        load_environment_plan,
+        render,
+    )
 
     client = GitHubClient.from_environment() if args.post is not None else None
     plans = []
@@ -260,6 +266,9 @@ def command_comment(args: argparse.Namespace) -> None:
             raise UsageError(f"{item!r}: expected ENV=PLAN_JSON")
         if environment not in ENVIRONMENTS:
             raise UsageError(f"{item!r}: unknown environment {environment!r}")
+        if args.allow_missing and not Path(path).exists():
+            plans.append(EnvironmentPlan.missing(environment))
+            continue
         plans.append(load_environment_plan(environment, Path(path)))
     context = CommentContext(
         commit=args.commit,
@@ -438,6 +447,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--policy-summary-file", type=Path, help="reports/policy-summary.txt of `gitops check`"
     )
     comment.add_argument("--no-plan-reason", help="say why there is no plan (e.g. a fork)")
+    comment.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="a missing plan file means that environment's plan job failed: say so, go on",
+    )
     comment.add_argument(
         "--post",
         type=int,

@@ -53,6 +53,12 @@ class EnvironmentPlan:
     changes: tuple[ResourceChange, ...]
     outputs: dict[str, str]
     fingerprint: str
+    failed: bool = False
+    """No plan came (its job failed): the comment says so and holds no fingerprint for it."""
+
+    @classmethod
+    def missing(cls, environment: str) -> EnvironmentPlan:
+        return cls(environment, (), {}, "", failed=True)
 
     @classmethod
     def from_plan(cls, environment: str, plan: dict[str, Any]) -> EnvironmentPlan:
@@ -152,8 +158,8 @@ def header(plans: Sequence[EnvironmentPlan], context: CommentContext) -> str:
     data = {
         "version": 1,
         "commit": context.commit,
-        "fingerprints": {plan.environment: plan.fingerprint for plan in plans},
-        "counts": {plan.environment: plan.counts for plan in plans},
+        "fingerprints": {p.environment: p.fingerprint for p in plans if not p.failed},
+        "counts": {p.environment: p.counts for p in plans if not p.failed},
     }
     return f"<!-- {MARKER} {json.dumps(data, sort_keys=True, separators=(',', ':'))} -->"
 
@@ -205,6 +211,9 @@ def _summary_table(plans: Sequence[EnvironmentPlan]) -> list[str]:
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for plan in plans:
+        if plan.failed:
+            lines.append(f"| `{plan.environment}` | - | - | - | - | **no plan** |")
+            continue
         c = plan.counts
         lines.append(
             f"| `{plan.environment}` | {c['add']} | {c['change']} | {c['replace']} | "
@@ -214,6 +223,12 @@ def _summary_table(plans: Sequence[EnvironmentPlan]) -> list[str]:
 
 
 def _section(plan: EnvironmentPlan, detail: _Detail) -> list[str]:
+    if plan.failed:
+        return [
+            f"**`{plan.environment}`: no plan.** Its plan job failed (see the workflow run); "
+            "merging now would stop at its deploy, which finds no reviewed plan.",
+            "",
+        ]
     if not plan.has_changes:
         return [f"**`{plan.environment}`: no changes.** The infrastructure matches the code.", ""]
     c = plan.counts

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from gitops.github_standin import GitHubStandIn
+from gitops.plan_comment import parse_header
 
 from infra.config import DEFAULT_ENVIRONMENTS_DIR
 from tests.pipeline.plans import SECRET_2, make_plans
@@ -114,3 +115,17 @@ def test_pipeline_commands_reject_bad_input_in_one_line(args, message, tmp_path)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith(message)
+
+
+def test_a_failed_plan_job_is_said_plainly_and_never_reviewed(mixed_plan, tmp_path) -> None:
+    missing = tmp_path / "plan-prod" / "plan-summary.json"
+    strict = gitops("comment", f"dev={mixed_plan}", f"prod={missing}", github=None,
+                    tmp_path=tmp_path)  # fmt: skip
+    assert strict.returncode == 2 and "plan-summary.json: plan JSON not found" in strict.stderr
+    result = gitops("comment", f"dev={mixed_plan}", f"prod={missing}", "--allow-missing",
+                    github=None, tmp_path=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    header = parse_header(result.stdout)
+    assert set(header["fingerprints"]) == {"dev"}, "no fingerprint may stand for a failed plan"
+    assert "| `prod` | - | - | - | - | **no plan** |" in result.stdout
+    assert "**`prod`: no plan.** Its plan job failed" in result.stdout
