@@ -86,7 +86,40 @@ def _masked(
     text = json.dumps(value, sort_keys=True, separators=(",", ":"))
     if any(secret in text for secret in secrets):
         return SENSITIVE
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text
+
+
+MAX_VALUE_CHARS = 80
+CONTEXT_BEFORE = 36
+CONTEXT_AFTER = 16
+_MARKERS = frozenset({SENSITIVE, UNKNOWN, "null", "-"})
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."
+
+
+def around_difference(before: str, after: str) -> tuple[str, str]:
+    """Long values cut to where they differ, so one changed word in a long JSON document (a
+    container definition, a policy) is what the reviewer sees, not two identical prefixes."""
+    if len(before) <= MAX_VALUE_CHARS and len(after) <= MAX_VALUE_CHARS:
+        return before, after
+    if before in _MARKERS or after in _MARKERS or before == after:
+        return _shorten(before), _shorten(after)
+    prefix = 0
+    while prefix < min(len(before), len(after)) and before[prefix] == after[prefix]:
+        prefix += 1
+    suffix = 0
+    room = min(len(before), len(after)) - prefix
+    while suffix < room and before[-1 - suffix] == after[-1 - suffix]:
+        suffix += 1
+    start = max(0, prefix - CONTEXT_BEFORE)
+
+    def window(text: str) -> str:
+        end = min(len(text), len(text) - suffix + CONTEXT_AFTER, start + MAX_VALUE_CHARS - 6)
+        return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
+
+    return window(before), window(after)
 
 
 MIN_SECRET_LENGTH = 4
@@ -157,18 +190,18 @@ def attribute_changes(
         if name != "tags_all"
         and (before.get(name) != after.get(name) or _contains_true(_get(after_unknown, name)))
     )
-    return tuple(
-        AttributeChange(
-            name,
+    shown = []
+    for name in names:
+        old = (
             _masked(before.get(name), _get(before_sensitive, name), secrets=secrets)
             if name in before
-            else "-",
-            _masked(
-                after.get(name), _get(after_sensitive, name), _get(after_unknown, name), secrets
-            ),
+            else "-"
         )
-        for name in names
-    )
+        new = _masked(
+            after.get(name), _get(after_sensitive, name), _get(after_unknown, name), secrets
+        )
+        shown.append(AttributeChange(name, *around_difference(old, new)))
+    return tuple(shown)
 
 
 def _get(marks: Any, name: str) -> Any:

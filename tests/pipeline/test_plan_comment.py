@@ -20,7 +20,7 @@ from gitops.plan_comment import (
     parse_header,
     render,
 )
-from gitops.plan_json import fingerprint, resource_changes
+from gitops.plan_json import MAX_VALUE_CHARS, attribute_changes, fingerprint, resource_changes
 
 from tests.pipeline.plans import SECRET_1, SECRET_2, make_plans, scaled
 
@@ -204,3 +204,13 @@ def test_the_uploadable_plan_summary_renders_the_same_and_holds_no_secret(plans,
     summary_file.write_text(json.dumps({"format": "gitops-plan-summary/1", "environment": "dev"}))
     with pytest.raises(UsageError, match="not a valid plan summary"):
         load_environment_plan("dev", summary_file)
+
+
+def test_a_long_value_is_shown_where_it_changed() -> None:
+    definitions = [{"environment": [{"name": "LOG_LEVEL", "value": "DEBUG"}], "image": "x" * 200}]
+    before = {"container_definitions": json.dumps(definitions)}
+    after = {"container_definitions": json.dumps(definitions).replace("DEBUG", "INFO")}
+    (shown,) = attribute_changes({"before": before, "after": after})
+    assert "LOG_LEVEL" in shown.before and "DEBUG" in shown.before and "INFO" in shown.after
+    assert len(shown.before) <= MAX_VALUE_CHARS and len(shown.after) <= MAX_VALUE_CHARS
+    assert shown.before.endswith("...") and shown.after.endswith("...")
