@@ -20,7 +20,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install local local-down local-status synth validate check test test-fast lint bench clean
+.PHONY: help install local local-down local-status synth validate check test test-fast lint bench rehearse clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ test: lint ## the whole suite: pre-commit, then pytest (slow tests included), JU
 
 test-fast: install ## pytest without the tests marked slow
 	$(RUN) pytest -m "not slow"
+
+rehearse: install ## offline PR -> merge -> refused late change -> promote, emulator + GitHub stand-in
+	$(RUN) python -m gitops.rehearse
 
 bench: install ## synth time of all environments vs the eager provider import, and their ratio
 	$(RUN) python -m gitops.bench

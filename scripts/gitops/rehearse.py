@@ -1,0 +1,281 @@
+"""`make rehearse`: a change's whole path through the workflows, offline, step by step.
+
+The steps are the `gitops` commands the workflows run, in their order, as separate processes
+with the variables Actions would set; AWS is the local emulator and GitHub is the loopback
+stand-in (`gitops.github_standin`). Everything lives in a scratch folder with its own emulator
+and its own copy of `environments/`, so a developer's `make local` and files are untouched.
+
+1. pull request #1 (first deploy of `local`): synth, policy gate, plan, comment (posted, then
+   re-posted: still one comment, updated in place);
+2. merge: deploy plans again, finds the reviewed fingerprint through the API and applies;
+3. pull request #2 reviewed with one change, then a second change lands before the merge:
+   the deploy refuses (the plan differs from the reviewed one) and opens a failure issue;
+4. the re-run the refusal asks for: the PR's plan and comment again, then the deploy again,
+   which applies and closes the issue;
+5. promote: a new image digest in `dev` moves to `staging` through a pull request.
+
+Each step prints its time; any unexpected outcome stops the rehearsal with exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops import emulator
+from gitops.bootstrap import clients
+from gitops.github_standin import GitHubStandIn
+from gitops.paths import WORK_DIR_VARIABLE, write_atomically
+from gitops.plan_comment import MARKER
+from infra.config import DEFAULT_ENVIRONMENTS_DIR, ENVIRONMENTS_DIR_VARIABLE, load_environment
+
+ENVIRONMENT = "local"
+STACK = f"fraud-detection-{ENVIRONMENT}"
+REVIEWED_CHANGE = ("  log_level: DEBUG", "  log_level: INFO")
+"""The change pull request #2 is reviewed with: the release's log level (a new task definition)."""
+LATE_CHANGE = ("  max_tasks: 10", "  max_tasks: 12")
+"""The change pushed after the review, before the merge: the autoscaling ceiling."""
+NEW_DIGEST = "sha256:" + "5e" * 32
+FAILURE_TITLE = f"Deploy of {ENVIRONMENT} failed"
+
+
+class RehearsalFailed(Exception):
+    """A step did not do what the workflows rely on; the message says which and why."""
+
+
+@dataclass
+class Rehearsal:
+    scratch: Path
+    github: GitHubStandIn
+    started: float
+
+    @property
+    def environments(self) -> Path:
+        return self.scratch / "environments"
+
+    @property
+    def outdir(self) -> Path:
+        return self.scratch / "cdktf.out"
+
+    @property
+    def stack_dir(self) -> Path:
+        return self.outdir / "stacks" / STACK
+
+    def environ(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            WORK_DIR_VARIABLE: str(self.scratch / "work"),
+            ENVIRONMENTS_DIR_VARIABLE: str(self.environments),
+            "GITHUB_API_URL": self.github.url,
+            "GITHUB_REPOSITORY": self.github.repository,
+            "GITHUB_TOKEN": self.github.token,
+            "GITHUB_SERVER_URL": "https://github.example",
+            "GITHUB_RUN_ID": "1",
+            "GITHUB_STEP_SUMMARY": str(self.scratch / "step-summary.md"),
+            "GITHUB_REF_NAME": "main",
+        }
+
+    def gitops(self, *args: str, expect_failure: bool = False) -> subprocess.CompletedProcess:
+        """One `gitops` command as a workflow step runs it."""
+        command = [sys.executable, "-m", "gitops.cli", *args]
+        result = subprocess.run(command, env=self.environ(), capture_output=True, text=True)
+        if (result.returncode != 0) != expect_failure:
+            tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
+            expected = "to fail" if expect_failure else "to succeed"
+            raise RehearsalFailed(
+                f"`gitops {' '.join(args)}` was expected {expected} (exit {result.returncode}):\n"
+                + "\n".join(tail)
+            )
+        return result
+
+    def step(self, label: str, action: Callable[[], str]) -> None:
+        step_started = time.perf_counter()
+        outcome = action()
+        took = time.perf_counter() - step_started
+        total = time.perf_counter() - self.started
+        print(f"[{total:6.1f}s] {label} ({took:.1f}s): {outcome}", flush=True)
+
+    def edit(self, name: str, old: str, new: str, branch: str) -> str:
+        """Change one line of an environment file: in the checkout the commands read, and as a
+        commit on `branch` of the GitHub stand-in."""
+        path = self.environments / f"{name}.yaml"
+        text = path.read_text()
+        if old not in text:
+            raise RehearsalFailed(f"{path}: expected a line {old.strip()!r} to change")
+        write_atomically(path, text.replace(old, new, 1))
+        self.github.add_file(f"environments/{name}.yaml", path.read_text(), branch=branch)
+        return f"{old.strip()} -> {new.strip()} (on {branch})"
+
+    def plan_comment_on(self, number: int) -> str:
+        """The PR workflow's plan and comment jobs, for the environment in the scratch copy."""
+        self.gitops("synth", ENVIRONMENT, "--outdir", str(self.outdir))
+        planned = self.gitops("plan", ENVIRONMENT, "--no-synth", "--outdir", str(self.outdir))
+        (pull,) = [p for p in self.github.pull_requests() if p["number"] == number]
+        head = pull["head"]["sha"]
+        self.gitops(
+            "comment",
+            f"{ENVIRONMENT}={self.stack_dir / 'plan-summary.json'}",
+            "--commit",
+            head,
+            "--policy-summary-file",
+            str(self.scratch / "reports" / "policy-summary.txt"),
+            "--post",
+            str(number),
+        )
+        return planned.stdout.splitlines()[0] + "; " + self._comment_count(number)
+
+    def failure_issues(self) -> list[dict]:
+        return [i for i in self.github.issues("open") if i["title"] == FAILURE_TITLE]
+
+    def _comment_count(self, number: int) -> str:
+        ours = [c for c in self.github.comments(number) if f"<!-- {MARKER} " in c["body"]]
+        if len(ours) != 1:
+            raise RehearsalFailed(f"PR #{number} has {len(ours)} plan comments, expected one")
+        return f"PR #{number} has 1 plan comment ({len(ours[0]['body']):,} characters)"
+
+    def state_serial(self) -> int:
+        """The serial of the environment's remote state: it grows with every apply."""
+        config = emulator.attach(load_environment(ENVIRONMENT, self.environments))
+        s3 = clients(config)("s3")
+        body = s3.get_object(Bucket=config.state.bucket, Key=config.state.key)["Body"].read()
+        return int(json.loads(body)["serial"])
+
+    def deploy(self, sha: str, *, refused: bool = False) -> str:
+        serial = self.state_serial() if refused else None
+        result = self.gitops("deploy", ENVIRONMENT, "--commit", sha, expect_failure=refused)
+        output = result.stdout + result.stderr
+        if refused:
+            if "differs from the one reviewed" not in output:
+                raise RehearsalFailed(f"deploy refused for another reason: {output.strip()}")
+            if self.state_serial() != serial:
+                raise RehearsalFailed("the refused deploy changed the state")
+            issues = self.failure_issues()
+            if len(issues) != 1:
+                raise RehearsalFailed(f"expected one open failure issue, found {len(issues)}")
+            return (
+                f"refused, state unchanged (serial {serial}); issue #{issues[0]['number']} opened"
+            )
+        if "matches the plan reviewed" not in output or "applied" not in output:
+            raise RehearsalFailed(f"deploy did not apply the reviewed plan: {output.strip()}")
+        return f"merge {sha[:12]}: fingerprint matched, plan file applied"
+
+
+def _seed_repository(rehearsal: Rehearsal) -> None:
+    shutil.copytree(DEFAULT_ENVIRONMENTS_DIR, rehearsal.environments)
+    for path in sorted(rehearsal.environments.glob("*.yaml")):
+        rehearsal.github.add_file(f"environments/{path.name}", path.read_text())
+
+
+def _run(rehearsal: Rehearsal, example: Path | None) -> None:
+    r = rehearsal
+
+    def start_emulator() -> str:
+        os.environ[WORK_DIR_VARIABLE] = str(r.scratch / "work")
+        state = emulator.start()
+        r.gitops("bootstrap", ENVIRONMENT)
+        return f"{state.endpoint}, state bucket and lock table bootstrapped"
+
+    def pr_open_and_check() -> str:
+        r.github.open_pull_request("First deploy of the local stack", head="first-deploy")
+        r.gitops("synth", ENVIRONMENT, "--outdir", str(r.outdir))
+        result = r.gitops(
+            "check", "--stack-dir", str(r.stack_dir), "--report-dir", str(r.scratch / "reports")
+        )
+        return result.stdout.strip().splitlines()[0]
+
+    def late_change() -> str:
+        return r.edit(ENVIRONMENT, *LATE_CHANGE, branch="log-level") + ", after the review"
+
+    def reviewed_change() -> str:
+        r.github.open_pull_request("Log at INFO in local", head="log-level")
+        return r.edit(ENVIRONMENT, *REVIEWED_CHANGE, branch="log-level")
+
+    merges: dict[int, str] = {}
+
+    def merge_and_deploy(number: int, refused: bool = False) -> str:
+        merges[number] = r.github.merge_pull_request(number)
+        return r.deploy(merges[number], refused=refused)
+
+    def redeploy() -> str:
+        outcome = r.deploy(merges[2])
+        if r.failure_issues():
+            raise RehearsalFailed("the failure issue is still open after a successful deploy")
+        return outcome + "; failure issue closed"
+
+    def promote() -> str:
+        digest_line = next(
+            line
+            for line in (r.environments / "dev.yaml").read_text().splitlines()
+            if "image_digest:" in line
+        )
+        r.edit("dev", digest_line, f'  image_digest: "{NEW_DIGEST}"', branch="main")
+        result = r.gitops("promote", "--from", "dev", "--to", "staging", "--open-pr")
+        pulls = [p for p in r.github.pull_requests() if p["head"]["ref"].startswith("promote/")]
+        if len(pulls) != 1 or NEW_DIGEST not in pulls[0]["body"]:
+            raise RehearsalFailed(f"expected one promote pull request naming {NEW_DIGEST}")
+        branch_file = r.github.file_text("environments/staging.yaml", pulls[0]["head"]["ref"])
+        if branch_file is None or NEW_DIGEST not in branch_file:
+            raise RehearsalFailed("the promote branch does not carry the new digest")
+        return result.stdout.strip().splitlines()[-1]
+
+    r.step("emulator and state backend", start_emulator)
+    r.step("PR #1: synth and policy gate", pr_open_and_check)
+    r.step("PR #1: plan and comment", lambda: r.plan_comment_on(1))
+    r.step("PR #1: plan and comment again", lambda: r.plan_comment_on(1))
+    r.step("merge #1: deploy", lambda: merge_and_deploy(1))
+    r.step("PR #2: change reviewed", reviewed_change)
+    r.step("PR #2: plan and comment", lambda: r.plan_comment_on(2))
+    if example is not None:
+        write_atomically(example, _example_comment(r, 2))
+    r.step("PR #2: another change", late_change)
+    r.step("merge #2: deploy", lambda: merge_and_deploy(2, refused=True))
+    r.step("PR #2: plan and comment again (the re-run asked for)", lambda: r.plan_comment_on(2))
+    r.step("merge #2: deploy again", redeploy)
+    r.step("promote dev -> staging", promote)
+
+
+def _example_comment(rehearsal: Rehearsal, number: int) -> str:
+    (comment,) = [c for c in rehearsal.github.comments(number) if MARKER in c["body"]]
+    return comment["body"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gitops.rehearse", description=__doc__)
+    parser.add_argument(
+        "--write-example",
+        type=Path,
+        help="also save the plan comment of pull request #2 here (the README's example)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="gitops-rehearsal-"))
+    print(f"rehearsal in {scratch}", flush=True)
+    try:
+        with GitHubStandIn() as github:
+            rehearsal = Rehearsal(scratch, github, started)
+            _seed_repository(rehearsal)
+            _run(rehearsal, args.write_example)
+            print(f"{len(github.requests)} GitHub API calls answered by the stand-in")
+    except RehearsalFailed as error:
+        print(f"rehearsal failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        emulator.stop()
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print(f"rehearsal passed in {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
