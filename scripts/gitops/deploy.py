@@ -130,7 +130,11 @@ def _stream(command: list[str], runner: TerraformRunner, stack_dir: Path, action
 
 
 def outputs(runner: TerraformRunner, stack_dir: Path) -> dict[str, object]:
+    """The stack's outputs; sensitive ones as `(sensitive)`, since callers print them."""
     result = runner.run(["output", "-json", "-no-color"], stack_dir)
     if result.returncode != 0:
         raise _fail(stack_dir.name, "output", result.stdout + result.stderr)
-    return {name: body["value"] for name, body in json.loads(result.stdout).items()}
+    return {
+        name: "(sensitive)" if body.get("sensitive") else body["value"]
+        for name, body in json.loads(result.stdout).items()
+    }

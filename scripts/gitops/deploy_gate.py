@@ -79,9 +79,9 @@ def check_matches(reviewed: ReviewedPlan, planned: EnvironmentPlan) -> None:
     raise PlanMismatch(
         f"{planned.environment}: the plan differs from the one reviewed in pull request"
         f" #{reviewed.pull_number} (reviewed {_describe(reviewed.fingerprint, reviewed.counts)};"
-        f" now {_describe(planned.fingerprint, planned.counts)}); something changed after the"
-        " review (a later commit on main, or drift), so nothing was applied. Re-run the pull"
-        " request's `pr` workflow to get the current plan reviewed, then re-run this job"
+        f" now {_describe(planned.fingerprint, planned.counts)}), so nothing was applied. Get the"
+        " current plan reviewed, then re-run this job: after drift, re-run the pull request's"
+        " `pr` workflow; after a later change on main, merge a pull request that includes it"
     )
 
 
@@ -144,13 +144,18 @@ def run(
         else:
             print(f"{environment}: no changes; nothing to compare or apply")
         values = deploy.outputs(runner, stack_dir)
-    except GitopsError as error:
-        print(f"{environment}: {_report_failure(client, environment, commit, str(error))}")
+    except Exception as error:  # every failure is reported, a bug's traceback included
+        reason = str(error) if isinstance(error, GitopsError) else repr(error)
+        print(f"{environment}: {_report_failure(client, environment, commit, reason)}")
         raise
     for name, value in values.items():
         print(f"{name} = {json.dumps(value)}")
     job_summary.append(_outputs_markdown(environment, values))
-    action, issue = client.sync_issue(failure_marker(environment), "", None)
+    try:
+        action, issue = client.sync_issue(failure_marker(environment), "", None)
+    except GitHubError as error:  # applied already: a GitHub hiccup must not fail the job
+        print(f"{environment}: warning: could not close the failure issue: {error}")
+        return values
     if action == "closed" and issue:
         print(f"{environment}: closed failure issue #{issue['number']}")
     return values

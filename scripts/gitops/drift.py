@@ -47,6 +47,7 @@ def run(
         commit=commit,
         run_url=run_url(),
         title="Drift",
+        subject="main",
         merge_note=False,
         limit=ISSUE_BODY_LIMIT - len(marker) - len(intro) - 1,
         full_plan_location="the job summary of the drift run",

@@ -99,7 +99,10 @@ class GitHubClient:
         except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
             reason = getattr(error, "reason", error)
             raise GitHubError(f"{where}: no answer ({reason})", 0) from None
-        return (json.loads(raw) if raw else None), link
+        try:
+            return (json.loads(raw) if raw else None), link
+        except ValueError:
+            raise GitHubError(f"{where}: the answer is not JSON", 0) from None
 
     def paginate(self, path: str, query: Mapping[str, Any] | None = None) -> Iterator[dict]:
         """Every item of a listing, following GitHub's `Link: <...>; rel="next"` headers."""
@@ -187,9 +190,8 @@ class GitHubClient:
 
         Returns what happened ("opened", "updated", "closed", "none") and the issue.
         """
+        # Found by the bot and the marker only: a label can be renamed or fail to be created.
         query = {"state": "open", "creator": self.bot_login}
-        if labels:
-            query["labels"] = ",".join(labels)
         found = [
             issue
             for issue in self.paginate("/issues", query)

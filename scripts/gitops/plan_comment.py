@@ -140,6 +140,8 @@ class CommentContext:
     full_plan_location: str = "the job summary of each plan job in this run"
     limit: int = GITHUB_COMMENT_LIMIT
     title: str = "Terraform plan"
+    subject: str = "this pull request"
+    """What the title names when no commit is given."""
     merge_note: bool = True
     """Say that merging applies exactly these plans (true of a pull request's comment only)."""
 
@@ -171,9 +173,10 @@ def parse_header(body: str) -> dict[str, Any] | None:
         return None
     end = body.find(" -->", start)
     try:
-        return json.loads(body[start + len(MARKER) + 6 : end])
+        data = json.loads(body[start + len(MARKER) + 6 : end])
     except json.JSONDecodeError:
         return None
+    return data if isinstance(data, dict) else None
 
 
 def _short(digest: str) -> str:
@@ -255,7 +258,7 @@ def _section(plan: EnvironmentPlan, detail: _Detail) -> list[str]:
 
 
 def _render(plans: Sequence[EnvironmentPlan], context: CommentContext, detail: _Detail) -> str:
-    commit = f"`{context.commit[:12]}`" if context.commit else "this pull request"
+    commit = f"`{context.commit[:12]}`" if context.commit else context.subject
     lines = [header(plans, context), f"### {context.title} for {commit}", ""]
     if context.no_plan_reason:
         lines += [f"**No plan:** {context.no_plan_reason}", ""]

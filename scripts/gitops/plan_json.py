@@ -150,14 +150,24 @@ def sensitive_values(plan: Mapping[str, Any]) -> frozenset[str]:
     for name, variable in (plan.get("variables") or {}).items():
         if declared.get(name, {}).get("sensitive"):
             leaves.append(variable.get("value"))
-    texts = set()
+    texts: set[str] = set()
     for leaf in leaves:
-        if leaf is None:
-            continue
-        text = leaf if isinstance(leaf, str) else json.dumps(leaf, sort_keys=True)
-        if len(text) >= MIN_SECRET_LENGTH:
-            texts.add(text)
-    return frozenset(texts)
+        texts |= _as_found_in_json(leaf)
+    return frozenset(text for text in texts if len(text) >= MIN_SECRET_LENGTH)
+
+
+def _as_found_in_json(value: Any) -> set[str]:
+    """How a sensitive value (and every string inside it) reads inside the compact JSON that
+    `_masked` searches: a newline or quote in a secret is escaped there, not raw."""
+    if value is None:
+        return set()
+    if isinstance(value, str):
+        return {json.dumps(value)[1:-1]}
+    found = {json.dumps(value, sort_keys=True, separators=(",", ":"))}
+    children = list(value.values()) if isinstance(value, dict) else value
+    for child in children if isinstance(children, list) else ():
+        found |= _as_found_in_json(child)
+    return found
 
 
 def _contains_true(marks: Any) -> bool:

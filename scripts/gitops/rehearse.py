@@ -151,7 +151,10 @@ class Rehearsal:
 
     def deploy(self, sha: str, *, refused: bool = False) -> str:
         serial = self.state_serial() if refused else None
-        result = self.gitops("deploy", ENVIRONMENT, "--commit", sha, expect_failure=refused)
+        result = self.gitops(
+            "deploy", ENVIRONMENT, "--commit", sha, "--outdir", str(self.outdir),
+            expect_failure=refused,
+        )  # fmt: skip
         output = result.stdout + result.stderr
         if refused:
             if "differs from the one reviewed" not in output:

@@ -20,6 +20,10 @@ from gitops.terraform import TerraformRunner
 CODE = """
 resource "terraform_data" "service" {{ input = "{value}" }}
 output "greeting" {{ value = "hello {value}" }}
+output "token" {{
+  value     = "token-of-{value}"
+  sensitive = true
+}}
 """
 
 
@@ -79,9 +83,10 @@ def test_the_reviewed_plan_is_applied_and_outputs_reach_the_summary(stack, githu
     review(stack, github, client, number)
     merge = github.merge_pull_request(number)
     values = deploy_gate.run("dev", merge, stack.plan_environment, client)
-    assert values == {"greeting": "hello one"} and stack.applied_values() == ["one"]
+    assert values == {"greeting": "hello one", "token": "(sensitive)"}
+    assert stack.applied_values() == ["one"]
     summary = Path(os.environ["GITHUB_STEP_SUMMARY"]).read_text()
-    assert '| `greeting` | `"hello one"` |' in summary
+    assert '| `greeting` | `"hello one"` |' in summary and "token-of-one" not in summary
     assert github.issues() == [], "a successful deploy opens no issue"
 
 
@@ -132,11 +137,19 @@ def test_no_changes_finish_without_looking_for_a_review(stack, github, client) -
     merge = github.merge_pull_request(number)
     deploy_gate.run("dev", merge, stack.plan_environment, client)
     calls = len(github.requests)
-    assert deploy_gate.run("dev", merge, stack.plan_environment, client) == {
-        "greeting": "hello one"
-    }
+    assert deploy_gate.run("dev", merge, stack.plan_environment, client)["greeting"] == "hello one"
     lookups = [r for r in github.requests[calls:] if "/pulls" in r.path or "/comments" in r.path]
     assert lookups == []
+
+
+def test_github_failing_after_an_apply_does_not_fail_the_job(stack, github, client, capsys) -> None:
+    number = github.open_pull_request("first", head="first")
+    review(stack, github, client, number)
+    merge = github.merge_pull_request(number)
+    deploy_gate.run("dev", merge, stack.plan_environment, client)
+    github.fail_next("GET", f"/repos/{github.repository}/issues", 502, "Server Error")
+    assert deploy_gate.run("dev", merge, stack.plan_environment, client)["greeting"] == "hello one"
+    assert "warning: could not close the failure issue" in capsys.readouterr().out
 
 
 def test_drift_opens_updates_and_closes_one_issue(stack, github, client) -> None:

@@ -214,3 +214,28 @@ def test_a_long_value_is_shown_where_it_changed() -> None:
     assert "LOG_LEVEL" in shown.before and "DEBUG" in shown.before and "INFO" in shown.after
     assert len(shown.before) <= MAX_VALUE_CHARS and len(shown.after) <= MAX_VALUE_CHARS
     assert shown.before.endswith("...") and shown.after.endswith("...")
+
+
+def test_copies_of_secrets_are_masked_however_json_escapes_them() -> None:
+    pem = "-----BEGIN KEY-----\nMIIsecret\n-----END KEY-----"  # pragma: allowlist secret
+    login = {"password": "hunter22", "user": "admin"}  # pragma: allowlist secret
+    marked = {
+        "address": "terraform_data.marked", "type": "terraform_data",
+        "change": {"actions": ["create"], "before": None, "after": {"input": [pem, login]},
+                   "after_unknown": {}, "after_sensitive": {"input": True}},
+    }  # fmt: skip
+    copy_of_it = {
+        "address": "terraform_data.copy", "type": "terraform_data",
+        "change": {"actions": ["create"], "before": None,
+                   "after": {"key": pem, "login": login, "note": "password is hunter22!"},
+                   "after_unknown": {}, "after_sensitive": {}},
+    }  # fmt: skip
+    plan = {"format_version": "1.2", "resource_changes": [marked, copy_of_it]}
+    text = render([EnvironmentPlan.from_plan("dev", plan)], CommentContext())
+    assert "MIIsecret" not in text and "hunter22" not in text
+    copy_change = next(c for c in resource_changes(plan) if c.address == "terraform_data.copy")
+    assert {a.name: a.after for a in copy_change.attributes} == {
+        "key": "(sensitive)",
+        "login": "(sensitive)",
+        "note": "(sensitive)",
+    }
