@@ -115,8 +115,9 @@ class Rehearsal:
         self.github.add_file(f"environments/{name}.yaml", path.read_text(), branch=branch)
         return f"{old.strip()} -> {new.strip()} (on {branch})"
 
-    def plan_comment_on(self, number: int) -> str:
-        """The PR workflow's plan and comment jobs, for the environment in the scratch copy."""
+    def plan_comment_on(self, number: int, *expected: str) -> str:
+        """The PR workflow's plan and comment jobs, for the environment in the scratch copy;
+        the posted comment must contain each of `expected`."""
         self.gitops("synth", ENVIRONMENT, "--outdir", str(self.outdir))
         planned = self.gitops("plan", ENVIRONMENT, "--no-synth", "--outdir", str(self.outdir))
         (pull,) = [p for p in self.github.pull_requests() if p["number"] == number]
@@ -131,16 +132,24 @@ class Rehearsal:
             "--post",
             str(number),
         )
-        return planned.stdout.splitlines()[0] + "; " + self._comment_count(number)
+        outcome = planned.stdout.splitlines()[0] + "; " + self._comment_count(number)
+        body = self._comment_body(number)
+        missing = [text for text in expected if text not in body]
+        if missing:
+            raise RehearsalFailed(f"the comment on PR #{number} does not show {missing}")
+        return outcome
 
     def failure_issues(self) -> list[dict]:
         return [i for i in self.github.issues("open") if i["title"] == FAILURE_TITLE]
 
-    def _comment_count(self, number: int) -> str:
+    def _comment_body(self, number: int) -> str:
         ours = [c for c in self.github.comments(number) if f"<!-- {MARKER} " in c["body"]]
         if len(ours) != 1:
             raise RehearsalFailed(f"PR #{number} has {len(ours)} plan comments, expected one")
-        return f"PR #{number} has 1 plan comment ({len(ours[0]['body']):,} characters)"
+        return ours[0]["body"]
+
+    def _comment_count(self, number: int) -> str:
+        return f"PR #{number} has 1 plan comment ({len(self._comment_body(number)):,} characters)"
 
     def state_serial(self) -> int:
         """The serial of the environment's remote state: it grows with every apply."""
@@ -232,16 +241,19 @@ def _run(rehearsal: Rehearsal, example: Path | None) -> None:
 
     r.step("emulator and state backend", start_emulator)
     r.step("PR #1: synth and policy gate", pr_open_and_check)
-    r.step("PR #1: plan and comment", lambda: r.plan_comment_on(1))
-    r.step("PR #1: plan and comment again", lambda: r.plan_comment_on(1))
+    first_deploy = (f"| `{ENVIRONMENT}` | 110 | 0 | 0 | 0 |", "+ aws_rds_cluster.")
+    r.step("PR #1: plan and comment", lambda: r.plan_comment_on(1, *first_deploy))
+    r.step("PR #1: plan and comment again", lambda: r.plan_comment_on(1, *first_deploy))
     r.step("merge #1: deploy", lambda: merge_and_deploy(1))
     r.step("PR #2: change reviewed", reviewed_change)
-    r.step("PR #2: plan and comment", lambda: r.plan_comment_on(2))
+    log_level = ("**replace** `aws_ecs_task_definition.", '\\"LOG_LEVEL\\",\\"value\\":\\"INFO')
+    r.step("PR #2: plan and comment", lambda: r.plan_comment_on(2, *log_level))
     if example is not None:
         write_atomically(example, _example_comment(r, 2))
     r.step("PR #2: another change", late_change)
     r.step("merge #2: deploy", lambda: merge_and_deploy(2, refused=True))
-    r.step("PR #2: plan and comment again (the re-run asked for)", lambda: r.plan_comment_on(2))
+    ceiling = ("max_capacity: 10 -> 12", *log_level)
+    r.step("PR #2: plan and comment again (the re-run)", lambda: r.plan_comment_on(2, *ceiling))
     r.step("merge #2: deploy again", redeploy)
     r.step("promote dev -> staging", promote)
 
