@@ -192,6 +192,8 @@ def _callouts(plans: Sequence[EnvironmentPlan]) -> list[str]:
     ]
     if not dangerous:
         return []
+    # Data-bearing resources first: with more than MAX_CALLOUTS, they are never the ones cut.
+    dangerous.sort(key=lambda item: item[1].resource_type not in DATA_BEARING_TYPES)
     lines = [
         "> [!CAUTION]",
         f"> **{len(dangerous)} resource(s) will be destroyed or replaced.** Check each one:",

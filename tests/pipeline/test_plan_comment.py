@@ -239,3 +239,20 @@ def test_copies_of_secrets_are_masked_however_json_escapes_them() -> None:
         "login": "(sensitive)",
         "note": "(sensitive)",
     }
+
+
+def test_data_bearing_destroys_are_named_first_even_among_many() -> None:
+    entries = [
+        {"address": f"aws_iam_role.r{index:03}", "type": "aws_iam_role",
+         "change": {"actions": ["delete"], "before": {"name": "x"}, "after": None}}
+        for index in range(100)
+    ] + [
+        {"address": "aws_s3_bucket.logs", "type": "aws_s3_bucket",
+         "change": {"actions": ["delete"], "before": {"bucket": "logs"}, "after": None}}
+    ]  # fmt: skip
+    plan = {"format_version": "1.2", "resource_changes": entries}
+    text = render([EnvironmentPlan.from_plan("prod", plan)], CommentContext())
+    callout = text.split("> [!CAUTION]", 1)[1].split("\n\n", 1)[0]
+    first_named = callout.splitlines()[2]
+    assert first_named == "> - `prod`: **destroy** **`aws_s3_bucket.logs` (holds data)**"
+    assert "... and 61 more" in callout
