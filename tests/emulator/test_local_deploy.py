@@ -1,8 +1,9 @@
 """`gitops local up|down` end to end: the whole stack in the emulator with the real provider.
 
 One deployment for the module (about two minutes), then: resources read back with boto3, a
-second `up` that applies nothing, two concurrent applies of which the lock refuses one, and a
-`down` that leaves no resource and no process.
+second `up` that applies nothing, two concurrent applies of which the lock refuses one, the
+plan comment and fingerprint on real plans of the deployed stack (no changes, destroy all),
+and a `down` that leaves no resource and no process.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from gitops import emulator
+from gitops import deploy, emulator
+from gitops.local import runner_for
+from gitops.plan_comment import GITHUB_COMMENT_LIMIT, CommentContext, EnvironmentPlan, render
+from gitops.plan_json import load_plan
+
+from infra.config import load_environment
 
 pytestmark = pytest.mark.slow
 GITOPS = str(Path(sys.executable).with_name("gitops"))
@@ -112,6 +118,32 @@ def test_concurrent_applies_one_is_refused_by_the_lock(deployed, outdir: Path, t
     assert "fraud-detection-local: 110 resources in state" in status.stdout
     replan = gitops("plan", "local", outdir=outdir)
     assert replan.returncode == 0 and "fraud-detection-local: no changes" in replan.stdout
+
+
+def test_comment_and_fingerprint_on_the_emulators_real_plans(deployed, outdir: Path) -> None:
+    """No changes, said plainly and fingerprinted stably; a destroy of everything, with the
+    data-bearing resources impossible to miss, within GitHub's limit and with true counts."""
+    stack_dir = outdir / "stacks" / "fraud-detection-local"
+    fingerprints = []
+    for _ in range(2):
+        planned = gitops("plan", "local", "--no-synth", outdir=outdir)
+        assert planned.returncode == 0, planned.stderr
+        fingerprints.append(planned.stdout.split("fingerprint: ", 1)[1].split()[0])
+    shown = subprocess.run([GITOPS, "fingerprint", str(stack_dir / "plan.json")],
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert fingerprints[0] == fingerprints[1] == shown.stdout.strip()
+    unchanged = subprocess.run([GITOPS, "comment", f"local={stack_dir / 'plan-summary.json'}"],
+                               capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert "**`local`: no changes.** The infrastructure matches the code." in unchanged.stdout
+
+    config = emulator.attach(load_environment("local"))
+    destroy = deploy.plan(runner_for(config), stack_dir, destroy=True)
+    plan = EnvironmentPlan.from_plan("local", load_plan(destroy.json_file))
+    text = render([plan], CommentContext(commit="0" * 40))
+    assert len(text) <= GITHUB_COMMENT_LIMIT and "| `local` | 0 | 0 | 0 | 110 |" in text
+    callout = text.split("> [!CAUTION]", 1)[1].split("\n\n", 1)[0]
+    assert "**110 resource(s) will be destroyed or replaced.**" in callout
+    assert "**destroy** **`aws_rds_cluster." in callout and "(holds data)" in callout
 
 
 def test_down_destroys_everything_and_stops_the_emulator(deployed, aws, outdir: Path) -> None:
