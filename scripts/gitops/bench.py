@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 
+from gitops.plan_comment import GITHUB_COMMENT_LIMIT
+
 SYNTH_ALL = (
     "import sys; from pathlib import Path; from infra.app import synthesize; "
     "from infra.config import load_environments; "
@@ -81,6 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"ratio synth / eager import:                  {ratio:6.2f}   "
         f"({verdict} the target of {RATIO_TARGET:.2f}; median of {args.repeat} run(s) each)"
+    )
+    seconds, size = time_comment(LARGE_PLAN_CHANGES)
+    fits = "fits" if size <= GITHUB_COMMENT_LIMIT else "DOES NOT FIT"
+    in_time = "within" if seconds <= COMMENT_SECONDS_TARGET else "ABOVE"
+    print(
+        f"PR comment of a {LARGE_PLAN_CHANGES:,}-change plan: {seconds:6.2f} s, {size:,} characters"
+        f"   ({in_time} {COMMENT_SECONDS_TARGET:.0f} s; {fits} GitHub's {GITHUB_COMMENT_LIMIT:,})"
     )
     return 0
 
