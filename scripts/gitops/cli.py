@@ -163,7 +163,7 @@ def _planned(config: EnvironmentConfig, outdir: Path, no_synth: bool = False):
 def command_plan(args: argparse.Namespace) -> None:
     from gitops import job_summary
     from gitops.paths import write_atomically
-    from gitops.plan_comment import CommentContext, EnvironmentPlan, render
+    from gitops.plan_comment import CommentContext, EnvironmentPlan
     from gitops.plan_json import load_plan
 
     config = _one_config(args.environment)
@@ -172,7 +172,7 @@ def command_plan(args: argparse.Namespace) -> None:
     summary_file = write_atomically(
         stack_dir / PLAN_SUMMARY, json.dumps(plan.to_summary(), sort_keys=True) + "\n"
     )
-    job_summary.append(render([plan], CommentContext(merge_note=False, limit=10**6)))
+    job_summary.append_plan([plan], CommentContext(merge_note=False))
     print(f"{config.stack_name}: {planned.summary()}")
     print(f"fingerprint: {plan.fingerprint}")
     print(f"plan: {planned.plan_file}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops.errors import GitopsError
+from gitops.plan_json import action_of, describe_counts
 from gitops.terraform import TerraformRunner, last_error_line
 
 PLAN_FILE = "plan.tfplan"
@@ -39,9 +40,7 @@ class PlanResult:
     def summary(self) -> str:
         if not self.has_changes:
             return "no changes"
-        return ", ".join(f"{n} to {action}" for action, n in self.counts.items() if n) or (
-            "output changes only"
-        )
+        return describe_counts(self.counts, "output changes only")
 
 
 def _fail(stack: str, action: str, output: str) -> GitopsError:
@@ -65,15 +64,9 @@ def init(runner: TerraformRunner, stack_dir: Path) -> None:
 def count_actions(plan: Mapping) -> dict[str, int]:
     counts = {"add": 0, "change": 0, "replace": 0, "destroy": 0}
     for change in plan.get("resource_changes", []):
-        actions = change["change"]["actions"]
-        if actions == ["create"]:
-            counts["add"] += 1
-        elif actions == ["update"]:
-            counts["change"] += 1
-        elif actions == ["delete"]:
-            counts["destroy"] += 1
-        elif set(actions) == {"create", "delete"}:
-            counts["replace"] += 1
+        action = action_of(change["change"]["actions"])
+        if action in counts:
+            counts[action] += 1
     return counts
 
 

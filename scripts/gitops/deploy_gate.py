@@ -18,8 +18,8 @@ from pathlib import Path
 from gitops import deploy, job_summary
 from gitops.errors import GitopsError
 from gitops.github_api import GitHubClient, GitHubError
-from gitops.plan_comment import MARKER, CommentContext, EnvironmentPlan, parse_header, render
-from gitops.plan_json import load_plan
+from gitops.plan_comment import MARKER, CommentContext, EnvironmentPlan, parse_header
+from gitops.plan_json import describe_counts, load_plan
 from gitops.terraform import TerraformRunner
 
 FAILURE_LABEL = "deploy-failed"
@@ -69,8 +69,8 @@ def reviewed_plan(client: GitHubClient, commit: str, environment: str) -> Review
 
 
 def _describe(fingerprint: str, counts: Mapping[str, int] | None) -> str:
-    what = ", ".join(f"{n} to {action}" for action, n in (counts or {}).items() if n)
-    return f"{fingerprint.removeprefix('sha256:')[:12]}: {what or 'no resource changes'}"
+    what = describe_counts(counts or {}, "no resource changes")
+    return f"{fingerprint.removeprefix('sha256:')[:12]}: {what}"
 
 
 def check_matches(reviewed: ReviewedPlan, planned: EnvironmentPlan) -> None:
@@ -175,8 +175,8 @@ def _apply_if_reviewed(
         reviewed = reviewed_plan(client, commit, environment)
         check_matches(reviewed, plan)
     except PlanMismatch:
-        context = CommentContext(commit=commit, title="Refused plan", merge_note=False, limit=10**6)
-        job_summary.append(render([plan], context))
+        context = CommentContext(commit=commit, title="Refused plan", merge_note=False)
+        job_summary.append_plan([plan], context)
         raise
     print(f"{environment}: matches the plan reviewed in pull request #{reviewed.pull_number}")
     deploy.apply(runner, stack_dir, planned.plan_file)

@@ -8,13 +8,12 @@ plan; when a later run plans no changes, the issue is closed. Nothing is applied
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from gitops import job_summary
 from gitops.deploy_gate import Planned, run_url
 from gitops.github_api import GitHubClient
 from gitops.plan_comment import CommentContext, EnvironmentPlan, render
-from gitops.plan_json import load_plan
+from gitops.plan_json import describe_counts, load_plan
 
 DRIFT_LABEL = "drift"
 ISSUE_BODY_LIMIT = 65_536
@@ -53,7 +52,7 @@ def run(
         full_plan_location="the job summary of the drift run",
     )
     body = intro + render([plan], context)
-    job_summary.append(render([plan], replace(context, limit=10**6)))
+    job_summary.append_plan([plan], context)
     action, issue = client.sync_issue(marker, f"Drift in {environment}", body, (DRIFT_LABEL,))
-    counts = ", ".join(f"{n} to {a}" for a, n in plan.counts.items() if n) or "output changes"
+    counts = describe_counts(plan.counts, "output changes")
     return f"{environment}: drift ({counts}); issue #{issue['number'] if issue else '?'} {action}"

@@ -7,7 +7,11 @@ call `append` unconditionally.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+
+from gitops.plan_comment import CommentContext, EnvironmentPlan, render
 
 SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 STEP_SUMMARY_LIMIT = 1024 * 1024
@@ -28,3 +32,9 @@ def append(markdown: str) -> Path | None:
     with path.open("a", encoding="utf-8") as summary:
         summary.write(markdown.rstrip("\n") + "\n\n")
     return path
+
+
+def append_plan(plans: Sequence[EnvironmentPlan], context: CommentContext) -> Path | None:
+    """The plans in full (the summary's limit, not a comment's): where the comment points to
+    when it had to shorten."""
+    return append(render(plans, replace(context, limit=STEP_SUMMARY_LIMIT)))

@@ -114,14 +114,22 @@ def status() -> list[str]:
     return lines
 
 
-def resources_in_state(config: EnvironmentConfig) -> str:
-    """How many resources the remote state of an environment holds, read from its bucket."""
+def remote_state(config: EnvironmentConfig) -> dict | None:
+    """The environment's Terraform state, read from its bucket; None before the first apply."""
     s3 = clients(config)("s3")
     try:
         body = s3.get_object(Bucket=config.state.bucket, Key=config.state.key)["Body"].read()
     except Exception as error:
         if "NoSuch" in type(error).__name__ or "NoSuch" in str(error):
-            return "not deployed (no state)"
+            return None
         raise GitopsError(f"cannot read the state of {config.name}: {error}") from None
-    resources = [r for r in json.loads(body).get("resources", []) if r.get("mode") == "managed"]
+    return json.loads(body)
+
+
+def resources_in_state(config: EnvironmentConfig) -> str:
+    """How many resources the remote state of an environment holds."""
+    state = remote_state(config)
+    if state is None:
+        return "not deployed (no state)"
+    resources = [r for r in state.get("resources", []) if r.get("mode") == "managed"]
     return f"{len(resources)} resources in state s3://{config.state.bucket}/{config.state.key}"

@@ -25,6 +25,7 @@ from gitops.plan_json import (
     ResourceChange,
     check_plan,
     counts,
+    describe_counts,
     fingerprint,
     output_changes,
     read_json,
@@ -237,7 +238,7 @@ def _section(plan: EnvironmentPlan, detail: _Detail) -> list[str]:
     if not plan.has_changes:
         return [f"**`{plan.environment}`: no changes.** The infrastructure matches the code.", ""]
     c = plan.counts
-    summary = ", ".join(f"{n} to {action}" for action, n in c.items() if n) or "outputs only"
+    summary = describe_counts(c, "outputs only")
     lines = [f"<details><summary><b><code>{plan.environment}</code></b>: {summary}</summary>", ""]
     lines.append("```diff")
     shown = plan.changes if detail.max_resources is None else plan.changes[: detail.max_resources]

@@ -235,6 +235,12 @@ def resource_changes(plan: Mapping[str, Any]) -> list[ResourceChange]:
     return found
 
 
+def describe_counts(counts_by_action: Mapping[str, int], empty: str) -> str:
+    """`2 to add, 1 to replace` (actions with none left out), or `empty` when all are none."""
+    said = [f"{n} to {action}" for action, n in counts_by_action.items() if n]
+    return ", ".join(said) or empty
+
+
 def counts(changes: list[ResourceChange]) -> dict[str, int]:
     result = dict.fromkeys(("add", "change", "replace", "destroy"), 0)
     for change in changes:

@@ -20,7 +20,6 @@ Each step prints its time; any unexpected outcome stops the rehearsal with exit 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -32,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops import emulator
-from gitops.bootstrap import clients
 from gitops.github_standin import GitHubStandIn
+from gitops.local import remote_state
 from gitops.paths import WORK_DIR_VARIABLE, write_atomically
 from gitops.plan_comment import MARKER
 from infra.config import DEFAULT_ENVIRONMENTS_DIR, ENVIRONMENTS_DIR_VARIABLE, load_environment
@@ -153,10 +152,10 @@ class Rehearsal:
 
     def state_serial(self) -> int:
         """The serial of the environment's remote state: it grows with every apply."""
-        config = emulator.attach(load_environment(ENVIRONMENT, self.environments))
-        s3 = clients(config)("s3")
-        body = s3.get_object(Bucket=config.state.bucket, Key=config.state.key)["Body"].read()
-        return int(json.loads(body)["serial"])
+        state = remote_state(emulator.attach(load_environment(ENVIRONMENT, self.environments)))
+        if state is None:
+            raise RehearsalFailed(f"{ENVIRONMENT} has no remote state")
+        return int(state["serial"])
 
     def deploy(self, sha: str, *, refused: bool = False) -> str:
         serial = self.state_serial() if refused else None
@@ -249,18 +248,13 @@ def _run(rehearsal: Rehearsal, example: Path | None) -> None:
     log_level = ("**replace** `aws_ecs_task_definition.", '\\"LOG_LEVEL\\",\\"value\\":\\"INFO')
     r.step("PR #2: plan and comment", lambda: r.plan_comment_on(2, *log_level))
     if example is not None:
-        write_atomically(example, _example_comment(r, 2))
+        write_atomically(example, r._comment_body(2))
     r.step("PR #2: another change", late_change)
     r.step("merge #2: deploy", lambda: merge_and_deploy(2, refused=True))
     ceiling = ("max_capacity: 10 -> 12", *log_level)
     r.step("PR #2: plan and comment again (the re-run)", lambda: r.plan_comment_on(2, *ceiling))
     r.step("merge #2: deploy again", redeploy)
     r.step("promote dev -> staging", promote)
-
-
-def _example_comment(rehearsal: Rehearsal, number: int) -> str:
-    (comment,) = [c for c in rehearsal.github.comments(number) if MARKER in c["body"]]
-    return comment["body"]
 
 
 def main(argv: list[str] | None = None) -> int:
