@@ -66,7 +66,7 @@ test-fast: install ## pytest without the tests marked slow
 	$(RUN) pytest -m "not slow"
 
 rehearse: install ## offline PR -> merge -> refused late change -> promote, emulator + GitHub stand-in
-	$(RUN) python -m gitops.rehearse
+	$(RUN) python -m gitops.pipeline.rehearse
 
 bench: install ## synth time of all environments vs the eager provider import, and their ratio
 	$(RUN) python -m gitops.bench

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from gitops.plan_comment import GITHUB_COMMENT_LIMIT
+from gitops.pipeline.plan_comment import GITHUB_COMMENT_LIMIT
 
 SYNTH_ALL = (
     "import sys; from pathlib import Path; from infra.app import synthesize; "
@@ -47,7 +47,7 @@ def synthetic_plan(changes: int) -> dict:
 
 
 def time_comment(changes: int) -> tuple[float, int]:
-    from gitops.plan_comment import CommentContext, EnvironmentPlan, render
+    from gitops.pipeline.plan_comment import CommentContext, EnvironmentPlan, render
 
     plan = synthetic_plan(changes)
     started = time.perf_counter()

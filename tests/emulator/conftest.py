@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from gitops import emulator
+from gitops.emulator import server as emulator
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from gitops import emulator
-from gitops.bootstrap import bootstrap
+from gitops.bootstrap.github_oidc import check_repository
+from gitops.bootstrap.state_backend import bootstrap
+from gitops.emulator import server as emulator
 from gitops.errors import UsageError
-from gitops.github_oidc import check_repository
 
 from infra.config import load_environment
 

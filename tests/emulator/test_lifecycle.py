@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gitops import emulator
+from gitops.emulator import server as emulator
 from gitops.errors import GitopsError
 
 GITOPS = str(Path(sys.executable).with_name("gitops"))

@@ -16,10 +16,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from gitops import deploy, emulator
-from gitops.local import runner_for
-from gitops.plan_comment import GITHUB_COMMENT_LIMIT, CommentContext, EnvironmentPlan, render
-from gitops.plan_json import load_plan
+from gitops.emulator import server as emulator
+from gitops.emulator.local import runner_for
+from gitops.pipeline.plan_comment import (
+    GITHUB_COMMENT_LIMIT,
+    CommentContext,
+    EnvironmentPlan,
+    render,
+)
+from gitops.terraform import plan_apply
+from gitops.terraform.plan_json import load_plan
 
 from infra.config import load_environment
 
@@ -137,7 +143,7 @@ def test_comment_and_fingerprint_on_the_emulators_real_plans(deployed, outdir: P
     assert "**`local`: no changes.** The infrastructure matches the code." in unchanged.stdout
 
     config = emulator.attach(load_environment("local"))
-    destroy = deploy.plan(runner_for(config), stack_dir, destroy=True)
+    destroy = plan_apply.plan(runner_for(config), stack_dir, destroy=True)
     plan = EnvironmentPlan.from_plan("local", load_plan(destroy.json_file))
     text = render([plan], CommentContext(commit="0" * 40))
     assert len(text) <= GITHUB_COMMENT_LIMIT and "| `local` | 0 | 0 | 0 | 110 |" in text

@@ -1,4 +1,4 @@
-"""Each operation gitops.moto_compat adds, against the live emulator: if a moto upgrade
+"""Each operation gitops.emulator.moto_compat adds, against the live emulator: if a moto upgrade
 breaks one of them (or makes one unnecessary), a test here says which."""
 
 from __future__ import annotations

@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gitops import deploy, deploy_gate, drift
-from gitops.github_api import GitHubClient
-from gitops.github_standin import GitHubStandIn
-from gitops.plan_comment import MARKER, CommentContext, EnvironmentPlan, render
-from gitops.plan_json import load_plan
-from gitops.terraform import TerraformRunner
+from gitops.github.client import GitHubClient
+from gitops.github.standin import GitHubStandIn
+from gitops.pipeline import deploy_gate, drift
+from gitops.pipeline.plan_comment import MARKER, CommentContext, EnvironmentPlan, render
+from gitops.terraform import plan_apply
+from gitops.terraform.plan_json import load_plan
+from gitops.terraform.runner import TerraformRunner
 
 CODE = """
 resource "terraform_data" "service" {{ input = "{value}" }}
@@ -36,13 +37,13 @@ class Stack:
         environ = {**os.environ, "TF_CLI_CONFIG_FILE": str(directory / "empty.rc")}
         self.runner = TerraformRunner(Path(shutil.which("terraform") or "terraform"), environ)
         self.write("one")
-        deploy.init(self.runner, directory)
+        plan_apply.init(self.runner, directory)
 
     def write(self, value: str) -> None:
         (self.directory / "main.tf").write_text(CODE.format(value=value))
 
     def plan_environment(self) -> deploy_gate.Planned:
-        return self.runner, self.directory, deploy.plan(self.runner, self.directory)
+        return self.runner, self.directory, plan_apply.plan(self.runner, self.directory)
 
     def applied_values(self) -> list[str]:
         state_file = self.directory / "terraform.tfstate"

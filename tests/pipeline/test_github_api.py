@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from gitops.errors import GitopsError, UsageError
-from gitops.github_api import GitHubClient, GitHubError
-from gitops.github_standin import GitHubStandIn
+from gitops.github.client import GitHubClient, GitHubError
+from gitops.github.standin import GitHubStandIn
 
 MARKER = "<!-- gitops-plan-comment "
 BOT = "github-actions[bot]"

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from gitops.github_standin import GitHubStandIn, RecordedRequest
+from gitops.github.standin import GitHubStandIn, RecordedRequest
 
 TOKEN = "test-token"  # pragma: allowlist secret
 REPO = "/repos/acme/fraud-detection"

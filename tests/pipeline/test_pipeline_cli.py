@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gitops.github_standin import GitHubStandIn
-from gitops.plan_comment import parse_header
+from gitops.github.standin import GitHubStandIn
+from gitops.pipeline.plan_comment import parse_header
 
 from infra.config import DEFAULT_ENVIRONMENTS_DIR
 from tests.pipeline.plans import SECRET_2, make_plans

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from gitops.errors import UsageError
-from gitops.plan_comment import (
+from gitops.pipeline.plan_comment import (
     GITHUB_COMMENT_LIMIT,
     CommentContext,
     EnvironmentPlan,
@@ -20,7 +20,12 @@ from gitops.plan_comment import (
     parse_header,
     render,
 )
-from gitops.plan_json import MAX_VALUE_CHARS, attribute_changes, fingerprint, resource_changes
+from gitops.terraform.plan_json import (
+    MAX_VALUE_CHARS,
+    attribute_changes,
+    fingerprint,
+    resource_changes,
+)
 
 from tests.pipeline.plans import SECRET_1, SECRET_2, make_plans, scaled
 

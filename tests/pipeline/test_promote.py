@@ -6,10 +6,10 @@ import re
 import shutil
 from pathlib import Path
 
-import gitops.promote as promote_module
+import gitops.pipeline.promote as promote_module
 import pytest
 from gitops.errors import GitopsError, UsageError
-from gitops.promote import RELEASE_FIELDS, edit_release_block, plan_promotion, promote
+from gitops.pipeline.promote import RELEASE_FIELDS, edit_release_block, plan_promotion, promote
 
 from infra.config import (
     DEFAULT_ENVIRONMENTS_DIR,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from gitops import policy
+from gitops.policy import gate as policy
 
 from infra.config import ENVIRONMENTS
 

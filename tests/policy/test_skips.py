@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gitops import policy
 from gitops.errors import GitopsError
+from gitops.policy import gate as policy
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gitops import terraform
 from gitops.errors import GitopsError
+from gitops.terraform import runner as terraform
 
 from infra.versions import AWS_PROVIDER_VERSION
 

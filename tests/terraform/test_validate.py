@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from gitops import terraform
 from gitops.errors import GitopsError
+from gitops.terraform import runner as terraform
 
 from infra.config import ENVIRONMENTS
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from gitops.paths import write_atomically
-from gitops.policy import EnvironmentResult, Finding, load_pci_map, pci_coverage
+from gitops.policy.gate import EnvironmentResult, Finding, load_pci_map, pci_coverage
 from infra.config import REPO_ROOT
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from gitops.plan_comment import CommentContext, EnvironmentPlan, render
+from gitops.pipeline.plan_comment import CommentContext, EnvironmentPlan, render
 
 SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 STEP_SUMMARY_LIMIT = 1024 * 1024

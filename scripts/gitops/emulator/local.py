@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gitops import deploy, emulator, terraform
-from gitops.bootstrap import bootstrap, clients
+from gitops.bootstrap.state_backend import bootstrap, clients
+from gitops.emulator import server as emulator
 from gitops.errors import GitopsError
+from gitops.terraform import plan_apply
+from gitops.terraform import runner as terraform
 from infra.config import EnvironmentConfig, load_environment
 
 OUTPUT_ORDER = (
@@ -59,13 +61,13 @@ def up(synthesize: Synthesize, outdir: Path, port: int | None = None) -> dict[st
         synthesize([config], outdir)
         stack_dir = outdir / "stacks" / config.stack_name
         _step(f"synthesized {stack_dir}", started)
-        deploy.init(runner, stack_dir)
-        planned = deploy.plan(runner, stack_dir)
+        plan_apply.init(runner, stack_dir)
+        planned = plan_apply.plan(runner, stack_dir)
         _step(f"plan: {planned.summary()}", started)
         if planned.has_changes:
-            deploy.apply(runner, stack_dir, planned.plan_file)
+            plan_apply.apply(runner, stack_dir, planned.plan_file)
             _step("applied", started)
-        values = deploy.outputs(runner, stack_dir)
+        values = plan_apply.outputs(runner, stack_dir)
     except BaseException:
         if not already_running:
             emulator.stop()
@@ -87,8 +89,8 @@ def down(synthesize: Synthesize, outdir: Path) -> None:
     try:
         synthesize([config], outdir)
         stack_dir = outdir / "stacks" / config.stack_name
-        deploy.init(runner, stack_dir)
-        deploy.destroy(runner, stack_dir)
+        plan_apply.init(runner, stack_dir)
+        plan_apply.destroy(runner, stack_dir)
         _step("destroyed every resource of fraud-detection-local", started)
     finally:
         # Even when destroy fails: the emulator keeps everything in memory, so stopping it

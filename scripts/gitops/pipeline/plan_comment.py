@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops.errors import UsageError
-from gitops.plan_json import (
+from gitops.terraform.plan_json import (
     AttributeChange,
     ResourceChange,
     check_plan,

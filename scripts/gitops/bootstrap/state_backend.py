@@ -1,7 +1,7 @@
 """`gitops bootstrap ENV`: the Terraform state backend of an environment, idempotently.
 
 With `--github-repository OWNER/NAME` it also creates GitHub's OIDC identity provider and the
-plan and apply roles the workflows assume (gitops.github_oidc).
+plan and apply roles the workflows assume (gitops.bootstrap.github_oidc).
 
 The same code serves a real AWS account and the emulator (boto3 with or without an endpoint):
 - the state bucket: versioned, SSE-KMS with its own rotating key, public access blocked,
@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from gitops.certificates import self_signed
+from gitops.emulator.certificates import self_signed
 from gitops.errors import GitopsError
 from infra.config import EnvironmentConfig
 from infra.policy_document import deny_insecure_transport, document
@@ -47,7 +47,7 @@ def clients(config: EnvironmentConfig) -> Callable[[str], Any]:
     endpoint = config.emulator.endpoint if config.emulator else None
     credentials, verify = {}, None
     if config.emulator is not None:
-        from gitops.emulator import EMULATOR_CREDENTIALS, ca_bundle
+        from gitops.emulator.server import EMULATOR_CREDENTIALS, ca_bundle
 
         credentials = {
             "aws_access_key_id": EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -228,7 +228,7 @@ def bootstrap(config: EnvironmentConfig, github_repository: str | None = None) -
         ensure_state_bucket(client("s3"), config.state.bucket, config.state.region, key_arn, report)
         ensure_lock_table(client("dynamodb"), config.state.lock_table, report)
         if github_repository is not None:
-            from gitops.github_oidc import ensure_roles
+            from gitops.bootstrap.github_oidc import ensure_roles
 
             roles = ensure_roles(client, config, github_repository, key_arn)
             for name, (arn, changed) in roles.items():

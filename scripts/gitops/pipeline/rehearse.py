@@ -2,7 +2,7 @@
 
 The steps are the `gitops` commands the workflows run, in their order, as separate processes
 with the variables Actions would set; AWS is the local emulator and GitHub is the loopback
-stand-in (`gitops.github_standin`). Everything lives in a scratch folder with its own emulator
+stand-in (`gitops.github.standin`). Everything lives in a scratch folder with its own emulator
 and its own copy of `environments/`, so a developer's `make local` and files are untouched.
 
 1. pull request #1 (first deploy of `local`): synth, policy gate, plan, comment (posted, then
@@ -30,11 +30,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops import emulator
-from gitops.github_standin import GitHubStandIn
-from gitops.local import remote_state
+from gitops.emulator import server as emulator
+from gitops.emulator.local import remote_state
+from gitops.github.standin import GitHubStandIn
 from gitops.paths import WORK_DIR_VARIABLE, write_atomically
-from gitops.plan_comment import MARKER
+from gitops.pipeline.plan_comment import MARKER
 from infra.config import DEFAULT_ENVIRONMENTS_DIR, ENVIRONMENTS_DIR_VARIABLE, load_environment
 
 ENVIRONMENT = "local"
@@ -258,7 +258,7 @@ def _run(rehearsal: Rehearsal, example: Path | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gitops.rehearse", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gitops.pipeline.rehearse", description=__doc__)
     parser.add_argument(
         "--write-example",
         type=Path,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gitops import job_summary
-from gitops.deploy_gate import Planned, run_url
-from gitops.github_api import GitHubClient
-from gitops.plan_comment import CommentContext, EnvironmentPlan, render
-from gitops.plan_json import describe_counts, load_plan
+from gitops.github.client import GitHubClient
+from gitops.pipeline import job_summary
+from gitops.pipeline.deploy_gate import run_url
+from gitops.pipeline.plan_comment import CommentContext, EnvironmentPlan, render
+from gitops.terraform.plan_apply import Planned
+from gitops.terraform.plan_json import describe_counts, load_plan
 
 DRIFT_LABEL = "drift"
 ISSUE_BODY_LIMIT = 65_536

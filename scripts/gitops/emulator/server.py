@@ -1,4 +1,4 @@
-"""The local AWS emulator: moto's server (with gitops.moto_compat) on loopback.
+"""The local AWS emulator: moto's server (with gitops.emulator.moto_compat) on loopback.
 
 One emulator per checkout. Its pid, port and log live under `.gitops/emulator/`; `start` is
 idempotent (a healthy running emulator is reused), `stop` ends the whole process group, and
@@ -21,7 +21,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from gitops.certificates import emulator_tls
+from gitops.emulator.certificates import emulator_tls
 from gitops.errors import GitopsError, UsageError
 from gitops.paths import work_dir
 from infra.config import EmulatorConfig, EnvironmentConfig
@@ -139,7 +139,8 @@ def start(port: int | None = None) -> EmulatorState:
     log_file = emulator_dir() / "moto.log"
     environment = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "PYTHONUNBUFFERED": "1"}
     _, cert_file, key_file = emulator_tls(emulator_dir() / "tls", HOST)
-    command = [sys.executable, "-m", "gitops.moto_compat", "--host", HOST, "--port", str(port),
+    command = [sys.executable, "-m", "gitops.emulator.moto_compat",
+               "--host", HOST, "--port", str(port),
                "--ssl-cert", str(cert_file), "--ssl-key", str(key_file)]  # fmt: skip
     with log_file.open("w") as log:
         process = subprocess.Popen(

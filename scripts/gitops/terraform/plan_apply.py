@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops.errors import GitopsError
-from gitops.plan_json import action_of, describe_counts
-from gitops.terraform import TerraformRunner, last_error_line
+from gitops.terraform.plan_json import action_of, describe_counts
+from gitops.terraform.runner import TerraformRunner, last_error_line
 
 PLAN_FILE = "plan.tfplan"
 PLAN_JSON = "plan.json"
@@ -41,6 +41,10 @@ class PlanResult:
         if not self.has_changes:
             return "no changes"
         return describe_counts(self.counts, "output changes only")
+
+
+Planned = tuple[TerraformRunner, Path, PlanResult]
+"""What planning an environment yields: the runner, the stack folder and the plan."""
 
 
 def _fail(stack: str, action: str, output: str) -> GitopsError:

@@ -71,7 +71,7 @@ def find_mirror(environ: Mapping[str, str] = os.environ) -> Path | None:
 def render_cli_config(mirror: Path | None, plugin_cache: Path) -> str:
     """HCL of a CLI configuration: the mirror for the aws provider (if any), the registry else."""
     lines = [
-        "# Written by gitops (scripts/gitops/terraform.py); regenerated on every run.",
+        "# Written by gitops (scripts/gitops/terraform/runner.py); regenerated on every run.",
         f'plugin_cache_dir = "{plugin_cache}"',
         "provider_installation {",
     ]

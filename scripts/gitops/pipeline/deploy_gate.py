@@ -15,17 +15,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops import deploy, job_summary
 from gitops.errors import GitopsError
-from gitops.github_api import GitHubClient, GitHubError
-from gitops.plan_comment import MARKER, CommentContext, EnvironmentPlan, parse_header
-from gitops.plan_json import describe_counts, load_plan
-from gitops.terraform import TerraformRunner
+from gitops.github.client import GitHubClient, GitHubError
+from gitops.pipeline import job_summary
+from gitops.pipeline.plan_comment import MARKER, CommentContext, EnvironmentPlan, parse_header
+from gitops.terraform import plan_apply
+from gitops.terraform.plan_apply import Planned
+from gitops.terraform.plan_json import describe_counts, load_plan
+from gitops.terraform.runner import TerraformRunner
 
 FAILURE_LABEL = "deploy-failed"
-
-Planned = tuple[TerraformRunner, Path, deploy.PlanResult]
-"""What planning an environment yields: the runner, the stack folder and the plan."""
 
 
 class PlanMismatch(GitopsError):
@@ -143,7 +142,7 @@ def run(
             _apply_if_reviewed(environment, commit, client, runner, stack_dir, planned, plan)
         else:
             print(f"{environment}: no changes; nothing to compare or apply")
-        values = deploy.outputs(runner, stack_dir)
+        values = plan_apply.outputs(runner, stack_dir)
     except Exception as error:  # every failure is reported, a bug's traceback included
         reason = str(error) if isinstance(error, GitopsError) else repr(error)
         print(f"{environment}: {_report_failure(client, environment, commit, reason)}")
@@ -167,7 +166,7 @@ def _apply_if_reviewed(
     client: GitHubClient,
     runner: TerraformRunner,
     stack_dir: Path,
-    planned: deploy.PlanResult,
+    planned: plan_apply.PlanResult,
     plan: EnvironmentPlan,
 ) -> None:
     print(f"{environment}: {planned.summary()} (fingerprint {plan.fingerprint})")
@@ -179,5 +178,5 @@ def _apply_if_reviewed(
         job_summary.append_plan([plan], context)
         raise
     print(f"{environment}: matches the plan reviewed in pull request #{reviewed.pull_number}")
-    deploy.apply(runner, stack_dir, planned.plan_file)
+    plan_apply.apply(runner, stack_dir, planned.plan_file)
     print(f"{environment}: applied")

@@ -21,12 +21,12 @@ these operations against a live server so an upgrade that breaks them fails loud
   that reference another group lose their description. Each makes every plan show a change.
 - S3 bucket policies are enforced with their `Condition` blocks ignored, so the TLS-only
   statement every bucket carries (Deny when `aws:SecureTransport` is false) denies every
-  object request. The emulator serves only HTTPS (gitops.emulator), so that statement can
+  object request. The emulator serves only HTTPS (gitops.emulator.server), so that statement can
   never match there; it is left out when moto evaluates a bucket policy.
 
 Each missing operation is added to moto's own response class (and, for X-Ray, its URL table)
 before moto's server starts; state lives in this process, like moto's own.
-Run: `python -m gitops.moto_compat --port 4566 [--ssl-cert C --ssl-key K]`.
+Run: `python -m gitops.emulator.moto_compat --port 4566 [--ssl-cert C --ssl-key K]`.
 """
 
 from __future__ import annotations
@@ -327,7 +327,7 @@ def install() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m gitops.moto_compat")
+    parser = argparse.ArgumentParser(prog="python -m gitops.emulator.moto_compat")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--ssl-cert", help="serve HTTPS with this certificate (PEM)")

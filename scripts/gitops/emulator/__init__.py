@@ -1,0 +1,1 @@
+"""The local AWS emulator: moto on loopback, its compatibility additions, `gitops local`."""

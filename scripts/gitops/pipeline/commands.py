@@ -1,0 +1,148 @@
+"""The pipeline's commands: plan, comment, fingerprint, deploy, drift and promote.
+
+Each is what one workflow step runs; the decisions they take live in the modules beside this
+one, as pure functions tested on real plans.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from gitops.errors import UsageError
+from gitops.stacks import one_config, planned
+from infra.config import ENVIRONMENTS
+
+PLAN_SUMMARY = "plan-summary.json"
+
+
+def plan(args: argparse.Namespace) -> None:
+    from gitops.paths import write_atomically
+    from gitops.pipeline import job_summary
+    from gitops.pipeline.plan_comment import CommentContext, EnvironmentPlan
+    from gitops.terraform.plan_json import load_plan
+
+    config = one_config(args.environment)
+    _, stack_dir, result = planned(config, args.outdir, args.no_synth)
+    environment_plan = EnvironmentPlan.from_plan(config.name, load_plan(result.json_file))
+    summary_file = write_atomically(
+        stack_dir / PLAN_SUMMARY, json.dumps(environment_plan.to_summary(), sort_keys=True) + "\n"
+    )
+    job_summary.append_plan([environment_plan], CommentContext(merge_note=False))
+    print(f"{config.stack_name}: {result.summary()}")
+    print(f"fingerprint: {environment_plan.fingerprint}")
+    print(f"plan: {result.plan_file}")
+    print(f"json: {result.json_file} (raw: may hold secrets, never upload it)")
+    print(f"summary: {summary_file} (masked: what the comment job needs)")
+
+
+def deploy(args: argparse.Namespace) -> None:
+    from gitops.github.client import GitHubClient
+    from gitops.pipeline import deploy_gate
+
+    client = GitHubClient.from_environment()
+    config = one_config(args.environment)
+    deploy_gate.run(
+        config.name,
+        args.commit,
+        lambda: planned(config, args.outdir, args.no_synth),
+        client,
+    )
+
+
+def drift(args: argparse.Namespace) -> None:
+    from gitops.github.client import GitHubClient
+    from gitops.pipeline import drift as drift_issues
+
+    client = GitHubClient.from_environment()
+    configs = [one_config(name) for name in dict.fromkeys(args.environments)]
+    for config in configs:
+        plan_environment = lambda config=config: planned(config, args.outdir, args.no_synth)  # noqa: E731
+        print(drift_issues.run(config.name, args.commit, plan_environment, client))
+
+
+def fingerprint(args: argparse.Namespace) -> None:
+    from gitops.terraform.plan_json import fingerprint as plan_fingerprint
+    from gitops.terraform.plan_json import load_plan
+
+    print(plan_fingerprint(load_plan(args.plan_json)))
+
+
+def _policy_summary(args: argparse.Namespace) -> str | None:
+    if args.policy_summary_file is None:
+        return args.policy_summary
+    if args.policy_summary:
+        raise UsageError("give --policy-summary or --policy-summary-file, not both")
+    try:
+        return args.policy_summary_file.read_text(encoding="utf-8").strip() or None
+    except OSError as error:
+        raise UsageError(f"{args.policy_summary_file}: cannot read ({error.strerror})") from None
+
+
+def comment(args: argparse.Namespace) -> None:
+    from gitops.github.client import GitHubClient
+    from gitops.pipeline import job_summary
+    from gitops.pipeline.deploy_gate import run_url
+    from gitops.pipeline.plan_comment import (
+        MARKER,
+        CommentContext,
+        EnvironmentPlan,
+        load_environment_plan,
+        render,
+    )
+
+    client = GitHubClient.from_environment() if args.post is not None else None
+    plans = []
+    for item in args.plans:
+        environment, separator, path = item.partition("=")
+        if not separator or not path:
+            raise UsageError(f"{item!r}: expected ENV=PLAN_JSON")
+        if environment not in ENVIRONMENTS:
+            raise UsageError(f"{item!r}: unknown environment {environment!r}")
+        if args.allow_missing and not Path(path).exists():
+            plans.append(EnvironmentPlan.missing(environment))
+            continue
+        plans.append(load_environment_plan(environment, Path(path)))
+    context = CommentContext(
+        commit=args.commit,
+        run_url=args.run_url or run_url(),
+        policy_summary=_policy_summary(args),
+        no_plan_reason=args.no_plan_reason,
+    )
+    text = render(plans, context)
+    sys.stdout.write(text)
+    job_summary.append(text)
+    if client is not None:
+        action, posted = client.upsert_comment(args.post, f"<!-- {MARKER} ", text)
+        print(f"comment {action}: {posted.get('html_url', posted.get('id'))}", file=sys.stderr)
+
+
+def promote(args: argparse.Namespace) -> None:
+    from gitops.github.client import GitHubClient
+    from gitops.paths import write_atomically
+    from gitops.pipeline import promote as promotion
+
+    if args.open_pr and args.dry_run:
+        raise UsageError("--open-pr and --dry-run exclude each other")
+    client = GitHubClient.from_environment() if args.open_pr else None
+    act = promotion.plan_promotion if args.dry_run else promotion.promote
+    result = act(args.from_env, args.to_env)
+    verb = "would promote" if args.dry_run else "promoted"
+    fields = ", ".join(result.changed_fields)
+    print(f"{verb} {result.from_env} -> {result.to_env}: {fields} ({result.target_path})")
+    print(f"branch: {result.branch_name()}")
+    print(f"title: {result.pr_title()}")
+    if args.pr_body_file:
+        write_atomically(args.pr_body_file, result.pr_body())
+    if client is not None:
+        pull = client.open_pull_request(
+            result.branch_name(),
+            args.base or os.environ.get("GITHUB_REF_NAME") or "main",
+            {promotion.repository_path(result.target_path): result.target_path.read_text()},
+            result.pr_title(),
+            result.pr_body(),
+        )
+        print(f"pull request #{pull['number']} opened: {pull.get('html_url', '')}")

@@ -1,0 +1,1 @@
+"""The policy gate: checkov with custom checks and reviewed skips, and its reports."""

@@ -1,0 +1,63 @@
+"""What every stack-touching command shares: validated environments, synthesis, a fresh plan.
+
+Environment files are validated before any slow work starts, and the jsii runtime is loaded
+only when a command really synthesizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from gitops.emulator import server as emulator
+from gitops.errors import GitopsError, UsageError
+from gitops.terraform import plan_apply
+from gitops.terraform.plan_apply import Planned
+from infra.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_environment
+
+
+def load_configs(names: Sequence[str]) -> list[EnvironmentConfig]:
+    """Validate every named environment file before any work starts (all when none are named)."""
+    unique = list(dict.fromkeys(names)) or list(ENVIRONMENTS)
+    try:
+        return [load_environment(name) for name in unique]
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def synthesize(configs: list[EnvironmentConfig], outdir: Path) -> list[Path]:
+    """Synthesize `configs` into `outdir`; a construct error becomes one line naming the stacks."""
+    from infra.app import synthesize as synthesize_app  # loads jsii: only when a command needs it
+
+    try:
+        return synthesize_app(configs, outdir)
+    except Exception as error:  # jsii surfaces construct errors as RuntimeError and friends
+        names = ", ".join(config.name for config in configs)
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise GitopsError(f"synth of {names} failed: {message}") from error
+
+
+def one_config(name: str) -> EnvironmentConfig:
+    """One environment, pointed at the running emulator when it is an emulated one."""
+    (config,) = load_configs([name])
+    if config.emulator is not None:
+        emulator.require_running()
+        config = emulator.attach(config)
+    return config
+
+
+def planned(config: EnvironmentConfig, outdir: Path, no_synth: bool = False) -> Planned:
+    """Synthesize (unless the synth artifact is already in `outdir`), init and plan `config`."""
+    from gitops.emulator.local import runner_for
+
+    runner = runner_for(config)
+    stack_dir = outdir / "stacks" / config.stack_name
+    if not no_synth:
+        synthesize([config], outdir)
+    elif not (stack_dir / "cdk.tf.json").is_file():
+        raise UsageError(
+            f"{stack_dir}: no synthesized stack; run `gitops synth {config.name}` first"
+            " or drop --no-synth"
+        )
+    plan_apply.init(runner, stack_dir)
+    return runner, stack_dir, plan_apply.plan(runner, stack_dir)

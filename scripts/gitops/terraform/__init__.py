@@ -1,0 +1,1 @@
+"""Terraform itself: the runner (CLI config, mirror, plugin cache), plans and applies, plan JSON."""
