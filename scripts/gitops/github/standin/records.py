@@ -1,0 +1,89 @@
+"""What the stand-in stores and exchanges: records of the repository, requests and replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error response; the seeding helpers raise it too, for the same mistakes."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status} {message}")
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    """As sent (still percent-encoded), without the query."""
+    query: dict[str, str]
+    body: Any | None
+    """The parsed JSON body; None when there was none or it was not JSON."""
+    token: str | None
+
+
+@dataclass
+class Commit:
+    sha: str
+    message: str
+    tree: dict[str, str]
+    """Every file's text at this commit: a snapshot, so branches never share mutable state."""
+    parents: tuple[str, ...]
+
+
+@dataclass
+class Pull:
+    head_ref: str
+    base_ref: str
+    head_sha: str | None = None
+    """Frozen when the pull request closes; while open, the head branch's current commit."""
+    merged_at: str | None = None
+    merge_commit_sha: str | None = None
+
+
+@dataclass
+class Issue:
+    """An issue, or a pull request when `pull` is set: they share numbers, as on GitHub."""
+
+    number: int
+    title: str
+    body: str | None
+    user: dict[str, str]
+    created_at: str
+    updated_at: str
+    labels: list[str] = field(default_factory=list)
+    state: str = "open"
+    state_reason: str | None = None
+    closed_at: str | None = None
+    pull: Pull | None = None
+
+
+@dataclass
+class Comment:
+    id: int
+    issue_number: int
+    body: str
+    user: dict[str, str]
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated request to a route: what a handler needs."""
+
+    path: str
+    params: dict[str, str]
+    query: dict[str, str]
+    body: Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    payload: Any
+    headers: dict[str, str] = field(default_factory=dict)

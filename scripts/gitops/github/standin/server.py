@@ -1,0 +1,232 @@
+"""The stand-in served over real HTTP on loopback, with seeding helpers for tests.
+
+State lives in memory behind one lock; the seeding helpers (`add_file`, `open_pull_request`, ...)
+change the same state the HTTP handlers do, without going over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from gitops.github.standin.records import ApiError, Call, RecordedRequest, Reply
+from gitops.github.standin.repository import Repository
+from gitops.github.standin.request_fields import bearer_token, parse_json
+from gitops.github.standin.routes import ROUTES
+
+_REPO_PATH = re.compile(r"/repos/(?P<repo>[^/]+/[^/]+)(?P<rest>/.*)")
+
+
+class GitHubStandIn:
+    """The stand-in server. Use as a context manager, or call `start()` and `stop()`."""
+
+    def __init__(
+        self,
+        repository: str = "acme/fraud-detection",
+        token: str = "standin-token",
+        bot_login: str = "github-actions[bot]",
+        default_branch: str = "main",
+    ) -> None:
+        self.repository = repository
+        self.owner = repository.split("/")[0]
+        self.token = token
+        self.bot = {"login": bot_login, "type": "Bot"}
+        self.default_branch = default_branch
+        self._lock = threading.RLock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._requests: list[RecordedRequest] = []
+        self._failures: list[tuple[str, str, int, str]] = []
+        self._repo = Repository(repository, self.bot, default_branch, self._api_url)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> GitHubStandIn:
+        if self._server is not None:
+            raise RuntimeError("the GitHub stand-in is already serving")
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # so that stop() returns quickly
+            name="github-standin",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread, self._server, self._thread = self._server, self._thread, None, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join()
+
+    def __enter__(self) -> GitHubStandIn:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the GitHub stand-in is not serving; call start() first")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    # --- seeding and inspection --------------------------------------------------------------
+
+    def add_file(self, path: str, text: str, branch: str | None = None) -> None:
+        with self._lock:
+            self._repo.commit_to(
+                branch or self.default_branch, {path.strip("/"): text}, f"Add {path}"
+            )
+
+    def file_text(self, path: str, branch: str | None = None) -> str | None:
+        with self._lock:
+            sha = self._repo.branches.get(branch or self.default_branch)
+            return None if sha is None else self._repo.commits[sha].tree.get(path.strip("/"))
+
+    def branch_sha(self, branch: str) -> str | None:
+        with self._lock:
+            return self._repo.branches.get(branch)
+
+    def open_pull_request(
+        self,
+        title: str,
+        head: str,
+        base: str | None = None,
+        author: str = "octocat",
+        body: str = "",
+    ) -> int:
+        base = base or self.default_branch
+        with self._lock:
+            repo = self._repo
+            if head not in repo.branches:
+                repo.branches[head] = repo.branch_head(base)
+            user = {"login": author, "type": "User"}
+            return repo.create_pull(title, head, base, body, user).number
+
+    def merge_pull_request(self, number: int) -> str:
+        with self._lock:
+            repo = self._repo
+            issue = repo.pull_issue(number)
+            pull = issue.pull
+            if issue.state != "open" or pull is None:
+                raise ApiError(405, "Pull Request is not mergeable")
+            base_sha, head_sha = repo.branch_head(pull.base_ref), repo.branch_head(pull.head_ref)
+            message = f"Merge pull request #{number} from {self.owner}/{pull.head_ref}"
+            tree = repo.merged_tree(base_sha, head_sha)
+            merged = repo.new_commit(message, tree, (base_sha, head_sha))
+            repo.branches[pull.base_ref] = merged.sha
+            repo.set_state(issue, "closed", "completed")
+            pull.merged_at, pull.merge_commit_sha = issue.closed_at, merged.sha
+            return merged.sha
+
+    def add_comment(self, number: int, body: str, login: str, user_type: str = "User") -> int:
+        with self._lock:
+            return self._repo.create_comment(number, body, {"login": login, "type": user_type}).id
+
+    def comments(self, number: int) -> list[dict]:
+        with self._lock:
+            return [self._repo.comment_json(c) for c in self._repo.comments_on(number)]
+
+    def issues(self, state: str = "all") -> list[dict]:
+        with self._lock:
+            found = self._repo.find_issues(state=state)
+            return [self._repo.issue_json(i) for i in reversed(found) if i.pull is None]
+
+    def pull_requests(self) -> list[dict]:
+        with self._lock:
+            return [
+                self._repo.pull_json(i) for i in self._repo.issues.values() if i.pull is not None
+            ]
+
+    def fail_next(self, method: str, path_prefix: str, status: int, message: str) -> None:
+        with self._lock:
+            self._failures.append((method.upper(), path_prefix, status, message))
+
+    # --- HTTP dispatch ---------------------------------------------------------------------
+
+    def respond(self, method: str, target: str, authorization: str | None, raw: bytes) -> Reply:
+        """Answer one HTTP request: record it, authenticate, inject a failure or route it."""
+        path, _, query_string = target.partition("?")
+        query = dict(parse_qsl(query_string, keep_blank_values=True))
+        body, body_is_json = parse_json(raw)
+        token = bearer_token(authorization)
+        with self._lock:
+            self._requests.append(RecordedRequest(method, path, query, body, token))
+            try:
+                if token != self.token:
+                    raise ApiError(401, "Bad credentials")
+                self._raise_injected_failure(method, path)
+                if not body_is_json:
+                    raise ApiError(400, "Problems parsing JSON")
+                return self._route(method, path, query, body)
+            except ApiError as error:
+                return Reply(error.status, {"message": error.message})
+
+    def _raise_injected_failure(self, method: str, path: str) -> None:
+        for failure in self._failures:
+            failure_method, prefix, status, message = failure
+            if failure_method == method and path.startswith(prefix):
+                self._failures.remove(failure)
+                raise ApiError(status, message)
+
+    def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> Reply:
+        repo = _REPO_PATH.fullmatch(path)
+        if repo is None or repo["repo"].lower() != self.repository.lower():
+            raise ApiError(404, "Not Found")
+        for route_method, pattern, handler in ROUTES:
+            found = pattern.fullmatch(repo["rest"])
+            if found and route_method == method:
+                params = {name: unquote(value) for name, value in found.groupdict().items()}
+                return handler(self._repo, Call(path, params, query, body))
+        raise ApiError(404, "Not Found")
+
+    def _api_url(self) -> str:
+        return self.url if self._server is not None else "http://127.0.0.1"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 resets bursts of parallel clients
+
+    def __init__(self, standin: GitHubStandIn) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.standin = standin
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Thin: reads the request, lets the stand-in answer, writes the JSON back."""
+
+    server: _Server
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        authorization = self.headers.get("Authorization")
+        reply = self.server.standin.respond(self.command, self.path, authorization, raw)
+        data = json.dumps(reply.payload).encode()
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+    def log_message(self, *args: Any) -> None:
+        """Silent: the recorded requests are the log."""
