@@ -173,6 +173,8 @@ def command_plan(args: argparse.Namespace) -> None:
         stack_dir / PLAN_SUMMARY, json.dumps(plan.to_summary(), sort_keys=True) + "\n"
     )
     job_summary.append_plan([plan], CommentContext(merge_note=False))
+    if plan.problem:
+        raise GitopsError(f"{planned.json_file}: {plan.problem}; nothing to review or apply")
     print(f"{config.stack_name}: {planned.summary()}")
     print(f"fingerprint: {plan.fingerprint}")
     print(f"plan: {planned.plan_file}")
@@ -231,9 +233,9 @@ def command_local(args: argparse.Namespace) -> None:
 
 
 def command_fingerprint(args: argparse.Namespace) -> None:
-    from gitops.plan_json import fingerprint, load_plan
+    from gitops.plan_json import fingerprint_file
 
-    print(fingerprint(load_plan(args.plan_json)))
+    print(fingerprint_file(args.plan_json))
 
 
 def _policy_summary(args: argparse.Namespace) -> str | None:
