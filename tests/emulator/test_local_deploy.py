@@ -146,7 +146,7 @@ def test_comment_and_fingerprint_on_the_emulators_real_plans(deployed, outdir: P
     destroy = plan_apply.plan(runner_for(config), stack_dir, destroy=True)
     plan = EnvironmentPlan.from_plan("local", load_plan(destroy.json_file))
     text = render([plan], CommentContext(commit="0" * 40))
-    assert len(text) <= GITHUB_COMMENT_LIMIT and "| `local` | 0 | 0 | 0 | 110 |" in text
+    assert len(text) <= GITHUB_COMMENT_LIMIT and "| `local` | 0 | 0 | 0 | 110 | 0 | 0 |" in text
     callout = text.split("> [!CAUTION]", 1)[1].split("\n\n", 1)[0]
     assert "**110 resource(s) will be destroyed or replaced.**" in callout
     assert "**destroy** **`aws_rds_cluster." in callout and "(holds data)" in callout

@@ -127,5 +127,5 @@ def test_a_failed_plan_job_is_said_plainly_and_never_reviewed(mixed_plan, tmp_pa
     assert result.returncode == 0, result.stderr
     header = parse_header(result.stdout)
     assert set(header["fingerprints"]) == {"dev"}, "no fingerprint may stand for a failed plan"
-    assert "| `prod` | - | - | - | - | **no plan** |" in result.stdout
+    assert "| `prod` | - | - | - | - | - | - | **no plan** |" in result.stdout
     assert "**`prod`: no plan.** Its plan job failed" in result.stdout

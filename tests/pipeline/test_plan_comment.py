@@ -113,9 +113,12 @@ def test_destroys_and_replacements_come_first(plans) -> None:
 def test_summary_table_counts_and_fingerprints(plans) -> None:
     real, _ = plans
     text = comment(dev=real["mixed"], staging=real["create"], prod=real["no_changes"])
-    assert "| `dev` | 0 | 2 | 1 | 1 |" in text
-    assert "| `staging` | 5 | 0 | 0 | 0 |" in text
-    assert "| `prod` | 0 | 0 | 0 | 0 |" in text
+    # Terraform's words and its sums: a replacement is one add and one destroy.
+    assert "| environment | import | add | change | destroy | forget | move |" in text
+    assert "| `dev` | 0 | 1 | 2 | 2 | 0 | 0 |" in text
+    assert "| `staging` | 0 | 5 | 0 | 0 | 0 | 0 |" in text
+    assert "| `prod` | 0 | 0 | 0 | 0 | 0 | 0 |" in text
+    assert "<b><code>dev</code></b>: 1 to add, 2 to change, 2 to destroy</summary>" in text
     assert "**`prod`: no changes.**" in text
     header = parse_header(text)
     assert header["fingerprints"]["dev"] == fingerprint(real["mixed"])
@@ -127,8 +130,9 @@ def test_changed_attributes_listed_with_diff_markers_in_column_zero(plans) -> No
     text = comment(dev=real["mixed"])
     lines = text.splitlines()
     assert "~ terraform_data.updated" in lines
-    assert "-/+ terraform_data.replaced" in lines
-    assert "- terraform_data.removed" in lines
+    assert "-/+ terraform_data.replaced  # must be replaced" in lines
+    assert '    triggers_replace: ["x"] -> ["y"]  # forces replacement' in lines
+    assert "- terraform_data.removed  # no longer in the code" in lines
     assert '    input: "one" -> "two"' in lines
     assert "terraform_data.kept" not in text, "unchanged resources are not listed"
     assert "~ output.greeting" in lines
@@ -156,7 +160,7 @@ def test_real_large_plan_fits(plans) -> None:
     real, _ = plans
     text = comment(dev=real["large"])
     assert len(text) <= GITHUB_COMMENT_LIMIT
-    assert "| `dev` | 2000 | 0 | 0 | 0 |" in text
+    assert "| `dev` | 0 | 2000 | 0 | 0 | 0 | 0 |" in text
 
 
 def test_a_20000_change_plan_fits_with_true_counts_and_says_what_it_left_out(plans) -> None:
@@ -164,7 +168,7 @@ def test_a_20000_change_plan_fits_with_true_counts_and_says_what_it_left_out(pla
     huge = scaled(real["mixed"], 20_000)
     text = comment(dev=huge, staging=real["mixed"])
     assert len(text) <= GITHUB_COMMENT_LIMIT
-    assert "| `dev` | 0 | 10000 | 5000 | 5000 |" in text, "true counts survive shortening"
+    assert "| `dev` | 0 | 5000 | 10000 | 10000 | 0 | 0 |" in text, "true counts survive shortening"
     assert "Shortened to fit GitHub's comment limit" in text
     assert "the job summary of each plan job" in text
     assert "10000 resource(s) will be destroyed or replaced" in text.replace("10002", "10000") or (

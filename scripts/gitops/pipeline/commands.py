@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from gitops.errors import UsageError
+from gitops.errors import GitopsError, UsageError
 from gitops.stacks import one_config, planned
 from infra.config import ENVIRONMENTS
 
@@ -32,6 +32,9 @@ def plan(args: argparse.Namespace) -> None:
         stack_dir / PLAN_SUMMARY, json.dumps(environment_plan.to_summary(), sort_keys=True) + "\n"
     )
     job_summary.append_plan([environment_plan], CommentContext(merge_note=False))
+    if environment_plan.problem:
+        problem = environment_plan.problem
+        raise GitopsError(f"{result.json_file}: {problem}; nothing to review or apply")
     print(f"{config.stack_name}: {result.summary()}")
     print(f"fingerprint: {environment_plan.fingerprint}")
     print(f"plan: {result.plan_file}")
@@ -65,10 +68,9 @@ def drift(args: argparse.Namespace) -> None:
 
 
 def fingerprint(args: argparse.Namespace) -> None:
-    from gitops.terraform.plan_json import fingerprint as plan_fingerprint
-    from gitops.terraform.plan_json import load_plan
+    from gitops.terraform.plan_json import fingerprint_file
 
-    print(plan_fingerprint(load_plan(args.plan_json)))
+    print(fingerprint_file(args.plan_json))
 
 
 def _policy_summary(args: argparse.Namespace) -> str | None:

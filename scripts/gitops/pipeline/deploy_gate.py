@@ -138,6 +138,8 @@ def run(
     try:
         runner, stack_dir, planned = plan_environment()
         plan = EnvironmentPlan.from_plan(environment, load_plan(planned.json_file))
+        if plan.problem:
+            raise PlanMismatch(f"{environment}: {plan.problem}; nothing was applied")
         if planned.has_changes:
             _apply_if_reviewed(environment, commit, client, runner, stack_dir, planned, plan)
         else:

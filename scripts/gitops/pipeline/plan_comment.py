@@ -1,10 +1,13 @@
 """The pull-request comment: every environment's plan in one comment, within GitHub's limit.
 
-Reading order, as reviewers need it: destroys and replacements first (impossible to miss),
-then a table of counts and fingerprints, the policy summary, one folded section per
-environment listing each changed resource with its changed attributes, and a footer with the
-next step. A hidden header carries the commit and the fingerprints as JSON, so the workflow
-finds its own comment and the deploy job can compare what was reviewed with what it plans.
+Reading order, as reviewers need it: failed plans, then destroys, replacements and forgets
+(impossible to miss), then failed or unknown checks, then a table of counts in Terraform's own
+words (import, add, change, destroy, forget, move) and fingerprints, the policy summary, one
+folded section per environment listing each changed resource with its changed attributes and
+Terraform's notes (moved from, import id, why replaced, forces replacement), then the objects
+changed outside Terraform and the deferred changes, and a footer with the next step. A hidden
+header carries the commit and the fingerprints as JSON, so the workflow finds its own comment
+and the deploy job can compare what was reviewed with what it plans.
 
 When the full text exceeds GitHub's 65,536 characters, detail is shed in steps (attribute
 values, then attribute names, then resources beyond a count), never the summary or the counts,
@@ -21,15 +24,22 @@ from typing import Any
 
 from gitops.errors import UsageError
 from gitops.terraform.plan_json import (
+    COUNT_WORDS,
     AttributeChange,
+    CheckResult,
+    DeferredChange,
     ResourceChange,
     check_plan,
+    check_results,
     counts,
+    deferred_changes,
     describe_counts,
     fingerprint,
     output_changes,
+    plan_problem,
     read_json,
     resource_changes,
+    resource_drift,
 )
 
 MARKER = "gitops-plan-comment"
@@ -45,7 +55,11 @@ DATA_BEARING_TYPES = frozenset({
     "aws_ecr_repository",
 })  # fmt: skip
 """Losing one of these loses data: their destroys and replacements are marked in bold."""
-DIFF_MARKS = {"add": "+", "destroy": "-", "change": "~", "replace": "-/+"}
+DIFF_MARKS = {"add": "+", "destroy": "-", "change": "~", "replace": "-/+", "forget": "!",
+              "import": "<=", "move": "=>"}  # fmt: skip
+"""Column 0 of the diff block; `!` (forget) is one GitHub highlights, like `+`, `-` and `~`."""
+DANGEROUS = ("destroy", "replace", "forget")
+DRIFT_WORDS = {"change": "changed outside Terraform", "destroy": "deleted outside Terraform"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,14 @@ class EnvironmentPlan:
     fingerprint: str
     failed: bool = False
     """No plan came (its job failed): the comment says so and holds no fingerprint for it."""
+    drift: tuple[ResourceChange, ...] = ()
+    """Objects changed outside Terraform, found by the plan's refresh."""
+    checks: tuple[CheckResult, ...] = ()
+    """Checks and conditions that failed or are unknown until apply."""
+    deferred: tuple[DeferredChange, ...] = ()
+    """Changes Terraform left for a later plan; never counted, never applied by this one."""
+    problem: str | None = None
+    """Why the plan cannot be applied (errored, incomplete); it then has no fingerprint."""
 
     @classmethod
     def missing(cls, environment: str) -> EnvironmentPlan:
@@ -63,16 +85,26 @@ class EnvironmentPlan:
 
     @classmethod
     def from_plan(cls, environment: str, plan: dict[str, Any]) -> EnvironmentPlan:
+        problem = plan_problem(plan)
         return cls(
             environment,
             tuple(resource_changes(plan)),
             output_changes(plan),
-            fingerprint(plan),
+            "" if problem else fingerprint(plan),
+            drift=tuple(resource_drift(plan)),
+            checks=tuple(check_results(plan)),
+            deferred=tuple(deferred_changes(plan)),
+            problem=problem,
         )
 
     @property
     def counts(self) -> dict[str, int]:
         return counts(list(self.changes))
+
+    @property
+    def reviewable(self) -> bool:
+        """A plan a deploy may apply: it came, and Terraform finished it without errors."""
+        return not self.failed and not self.problem
 
     @property
     def has_changes(self) -> bool:
@@ -88,32 +120,61 @@ class EnvironmentPlan:
             "format": SUMMARY_FORMAT,
             "environment": self.environment,
             "fingerprint": self.fingerprint,
+            "problem": self.problem,
             "outputs": self.outputs,
-            "changes": [
-                {
-                    "address": change.address,
-                    "type": change.resource_type,
-                    "action": change.action,
-                    "attributes": [[a.name, a.before, a.after] for a in change.attributes],
-                }
-                for change in self.changes
+            "changes": [_change_summary(change) for change in self.changes],
+            "drift": [_change_summary(change) for change in self.drift],
+            "checks": [{**vars(check), "messages": list(check.messages)} for check in self.checks],
+            "deferred": [
+                {"address": d.address, "action": d.action, "reason": d.reason}
+                for d in self.deferred
             ],
         }
 
     @classmethod
     def from_summary(cls, summary: dict[str, Any]) -> EnvironmentPlan:
-        changes = tuple(
-            ResourceChange(
-                change["address"],
-                change["type"],
-                change["action"],
-                tuple(AttributeChange(*attribute) for attribute in change["attributes"]),
-            )
-            for change in summary["changes"]
-        )
         return cls(
-            summary["environment"], changes, dict(summary["outputs"]), summary["fingerprint"]
+            summary["environment"],
+            tuple(_change_from_summary(change) for change in summary["changes"]),
+            dict(summary["outputs"]),
+            summary["fingerprint"],
+            drift=tuple(_change_from_summary(change) for change in summary.get("drift", ())),
+            checks=tuple(
+                CheckResult(c["address"], c["kind"], c["status"], tuple(c["messages"]))
+                for c in summary.get("checks", ())
+            ),
+            deferred=tuple(
+                DeferredChange(d["address"], d["action"], d["reason"])
+                for d in summary.get("deferred", ())
+            ),
+            problem=summary.get("problem"),
         )
+
+
+def _change_summary(change: ResourceChange) -> dict[str, Any]:
+    return {
+        "address": change.address,
+        "type": change.resource_type,
+        "action": change.action,
+        "attributes": [
+            [a.name, a.before, a.after, a.forces_replacement] for a in change.attributes
+        ],
+        "previous_address": change.previous_address,
+        "import_id": change.import_id,
+        "reason": change.reason,
+    }
+
+
+def _change_from_summary(change: dict[str, Any]) -> ResourceChange:
+    return ResourceChange(
+        change["address"],
+        change["type"],
+        change["action"],
+        tuple(AttributeChange(*attribute) for attribute in change["attributes"]),
+        previous_address=change.get("previous_address"),
+        import_id=change.get("import_id"),
+        reason=change.get("reason"),
+    )
 
 
 def load_environment_plan(environment: str, path: Path) -> EnvironmentPlan:
@@ -161,8 +222,8 @@ def header(plans: Sequence[EnvironmentPlan], context: CommentContext) -> str:
     data = {
         "version": 1,
         "commit": context.commit,
-        "fingerprints": {p.environment: p.fingerprint for p in plans if not p.failed},
-        "counts": {p.environment: p.counts for p in plans if not p.failed},
+        "fingerprints": {p.environment: p.fingerprint for p in plans if p.reviewable},
+        "counts": {p.environment: p.counts for p in plans if p.reviewable},
     }
     return f"<!-- {MARKER} {json.dumps(data, sort_keys=True, separators=(',', ':'))} -->"
 
@@ -184,26 +245,37 @@ def _short(digest: str) -> str:
     return digest.removeprefix("sha256:")[:12]
 
 
+def _failed_plans(plans: Sequence[EnvironmentPlan]) -> list[str]:
+    broken = [plan for plan in plans if plan.problem]
+    if not broken:
+        return []
+    lines = ["> [!CAUTION]", f"> **{len(broken)} plan(s) failed.** Nothing in them can be applied:"]
+    for plan in broken:
+        lines.append(f"> - `{plan.environment}`: **plan failed**: {plan.problem}")
+    return [*lines, ""]
+
+
 def _callouts(plans: Sequence[EnvironmentPlan]) -> list[str]:
     dangerous = [
         (plan.environment, change)
         for plan in plans
         for change in plan.changes
-        if change.action in ("destroy", "replace")
+        if change.action in DANGEROUS
     ]
     if not dangerous:
         return []
     # Data-bearing resources first: with more than MAX_CALLOUTS, they are never the ones cut.
     dangerous.sort(key=lambda item: item[1].resource_type not in DATA_BEARING_TYPES)
-    lines = [
-        "> [!CAUTION]",
-        f"> **{len(dangerous)} resource(s) will be destroyed or replaced.** Check each one:",
-    ]
+    what = "destroyed or replaced"
+    if any(change.action == "forget" for _, change in dangerous):
+        what = "destroyed, replaced or no longer managed by Terraform"
+    lines = ["> [!CAUTION]", f"> **{len(dangerous)} resource(s) will be {what}.** Check each one:"]
     for environment, change in dangerous[:MAX_CALLOUTS]:
         name = f"`{change.address}`"
         if change.resource_type in DATA_BEARING_TYPES:
             name = f"**{name} (holds data)**"
-        lines.append(f"> - `{environment}`: **{change.action}** {name}")
+        notes = f": {'; '.join(change.notes)}" if change.notes else ""
+        lines.append(f"> - `{environment}`: **{change.action}** {name}{notes}")
     if len(dangerous) > MAX_CALLOUTS:
         lines.append(
             f"> - ... and {len(dangerous) - MAX_CALLOUTS} more (full list in the sections below)"
@@ -211,20 +283,87 @@ def _callouts(plans: Sequence[EnvironmentPlan]) -> list[str]:
     return [*lines, ""]
 
 
+CHECK_WORDS = {
+    "fail": "**failed**",
+    "error": "**errored** (its condition could not be evaluated)",
+    "unknown": "**unknown** until apply (its condition depends on values known only then)",
+}
+
+
+def _check_warnings(plans: Sequence[EnvironmentPlan]) -> list[str]:
+    """Failed or unknown checks, the way Terraform warns of them after its plan."""
+    found = [(plan.environment, check) for plan in plans for check in plan.checks]
+    if not found:
+        return []
+    lines = ["> [!WARNING]", f"> **{len(found)} check(s) did not pass:**"]
+    for environment, check in found[:MAX_CALLOUTS]:
+        said = CHECK_WORDS.get(check.status, f"**{check.status}**")
+        message = f": {' / '.join(check.messages)}" if check.messages else ""
+        lines.append(f"> - `{environment}`: {check.subject} {said}{message}")
+    if len(found) > MAX_CALLOUTS:
+        lines.append(f"> - ... and {len(found) - MAX_CALLOUTS} more")
+    return [*lines, ""]
+
+
 def _summary_table(plans: Sequence[EnvironmentPlan]) -> list[str]:
     lines = [
-        "| environment | add | change | replace | destroy | fingerprint |",
-        "| --- | ---: | ---: | ---: | ---: | --- |",
+        f"| environment | {' | '.join(COUNT_WORDS)} | fingerprint |",
+        f"| --- |{' ---: |' * len(COUNT_WORDS)} --- |",
     ]
+    dashes = " - |" * len(COUNT_WORDS)
     for plan in plans:
         if plan.failed:
-            lines.append(f"| `{plan.environment}` | - | - | - | - | **no plan** |")
+            lines.append(f"| `{plan.environment}` |{dashes} **no plan** |")
+            continue
+        if plan.problem:
+            lines.append(f"| `{plan.environment}` |{dashes} **plan failed** |")
             continue
         c = plan.counts
-        lines.append(
-            f"| `{plan.environment}` | {c['add']} | {c['change']} | {c['replace']} | "
-            f"{c['destroy']} | `{_short(plan.fingerprint)}` |"
-        )
+        cells = " | ".join(str(c[word]) for word in COUNT_WORDS)
+        lines.append(f"| `{plan.environment}` | {cells} | `{_short(plan.fingerprint)}` |")
+    return [*lines, ""]
+
+
+def _change_lines(change: ResourceChange, detail: _Detail, *also: str) -> list[str]:
+    said = (*also, *change.notes)
+    notes = f"  # {'; '.join(said)}" if said else ""
+    lines = [f"{DIFF_MARKS.get(change.action, '~')} {change.address}{notes}"]
+    if not detail.names or change.action == "forget":  # its values stay as they are
+        return lines
+    for attribute in change.attributes:
+        forces = "  # forces replacement" if attribute.forces_replacement else ""
+        if detail.values:
+            lines.append(f"    {attribute.name}: {attribute.before} -> {attribute.after}{forces}")
+        else:
+            lines.append(f"    {attribute.name}{forces}")
+    return lines
+
+
+def _drift_lines(plan: EnvironmentPlan, detail: _Detail) -> list[str]:
+    """Terraform's "Objects have changed outside of Terraform", folded."""
+    if not plan.drift:
+        return []
+    shown = plan.drift if detail.max_resources is None else plan.drift[: detail.max_resources]
+    lines = [
+        f"<details><summary>Objects have changed outside of Terraform ({len(plan.drift)})"
+        "</summary>",
+        "",
+        "```diff",
+    ]
+    for change in shown:
+        lines += _change_lines(change, detail, DRIFT_WORDS.get(change.action, change.action))
+    if len(plan.drift) > len(shown):
+        hidden = len(plan.drift) - len(shown)
+        lines.append(f"# ... {hidden} more not shown here")
+        detail.left_out.append(f"{hidden} outside change(s) of `{plan.environment}`")
+    return [*lines, "```", "", "</details>", ""]
+
+
+def _deferred_lines(plan: EnvironmentPlan) -> list[str]:
+    if not plan.deferred:
+        return []
+    lines = [f"Deferred to a later plan ({len(plan.deferred)}; not counted, not applied by this):"]
+    lines += [f"- `{d.address}`: {d.action} ({d.reason})" for d in plan.deferred]
     return [*lines, ""]
 
 
@@ -235,28 +374,32 @@ def _section(plan: EnvironmentPlan, detail: _Detail) -> list[str]:
             "merging now would stop at its deploy, which finds no reviewed plan.",
             "",
         ]
+    if plan.problem:
+        return [
+            f"**`{plan.environment}`: plan failed.** {plan.problem[0].upper()}{plan.problem[1:]}."
+            " It has no fingerprint, so no deploy accepts it; fix the error and plan again.",
+            "",
+        ]
+    extra = _drift_lines(plan, detail) + _deferred_lines(plan)
     if not plan.has_changes:
-        return [f"**`{plan.environment}`: no changes.** The infrastructure matches the code.", ""]
-    c = plan.counts
-    summary = describe_counts(c, "outputs only")
+        return [
+            f"**`{plan.environment}`: no changes.** The infrastructure matches the code.",
+            "",
+            *extra,
+        ]
+    summary = describe_counts(plan.counts, "outputs only")
     lines = [f"<details><summary><b><code>{plan.environment}</code></b>: {summary}</summary>", ""]
     lines.append("```diff")
     shown = plan.changes if detail.max_resources is None else plan.changes[: detail.max_resources]
     for change in shown:
-        lines.append(f"{DIFF_MARKS[change.action]} {change.address}")
-        if detail.names:
-            for attribute in change.attributes:
-                if detail.values:
-                    lines.append(f"    {attribute.name}: {attribute.before} -> {attribute.after}")
-                else:
-                    lines.append(f"    {attribute.name}")
+        lines += _change_lines(change, detail)
     hidden = len(plan.changes) - len(shown)
     if hidden:
         lines.append(f"# ... {hidden} more resource change(s) not shown here")
         detail.left_out.append(f"{hidden} resource change(s) of `{plan.environment}`")
     for name, action in plan.outputs.items():
         lines.append(f"{DIFF_MARKS.get(action, '~')} output.{name}")
-    lines += ["```", "", "</details>", ""]
+    lines += ["```", "", *extra, "</details>", ""]
     return lines
 
 
@@ -266,7 +409,9 @@ def _render(plans: Sequence[EnvironmentPlan], context: CommentContext, detail: _
     if context.no_plan_reason:
         lines += [f"**No plan:** {context.no_plan_reason}", ""]
     else:
+        lines += _failed_plans(plans)
         lines += _callouts(plans)
+        lines += _check_warnings(plans)
         lines += _summary_table(plans)
     if context.policy_summary:
         lines += [f"**Policy gate:** {context.policy_summary}", ""]
@@ -281,7 +426,10 @@ def _render(plans: Sequence[EnvironmentPlan], context: CommentContext, detail: _
         ]
     with_changes = sum(1 for plan in plans if plan.has_changes)
     footer = f"{len(plans)} environment(s), {with_changes} with changes."
-    if with_changes and not context.no_plan_reason and context.merge_note:
+    if broken := sum(1 for plan in plans if plan.problem):
+        footer = footer.removesuffix(".") + f", {broken} failed."
+        footer += " Fix the failed plan(s) and plan again: their deploys would stop."
+    elif with_changes and not context.no_plan_reason and context.merge_note:
         footer += " Merging applies exactly these plans: each deploy job re-plans and stops if"
         footer += " its fingerprint differs from the one above."
     if context.run_url:

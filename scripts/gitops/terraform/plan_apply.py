@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops.errors import GitopsError
-from gitops.terraform.plan_json import action_of, describe_counts
+from gitops.terraform.plan_json import check_results, counts, describe_counts, resource_changes
 from gitops.terraform.runner import TerraformRunner, last_error_line
 
 PLAN_FILE = "plan.tfplan"
@@ -35,7 +35,7 @@ class PlanResult:
     json_file: Path
     has_changes: bool
     counts: Mapping[str, int]
-    """Resources by action: add, change, replace, destroy."""
+    """Resources by Terraform's words: import, add, change, destroy, forget, move (and replace)."""
 
     def summary(self) -> str:
         if not self.has_changes:
@@ -66,12 +66,8 @@ def init(runner: TerraformRunner, stack_dir: Path) -> None:
 
 
 def count_actions(plan: Mapping) -> dict[str, int]:
-    counts = {"add": 0, "change": 0, "replace": 0, "destroy": 0}
-    for change in plan.get("resource_changes", []):
-        action = action_of(change["change"]["actions"])
-        if action in counts:
-            counts[action] += 1
-    return counts
+    """Resources by the words of Terraform's `Plan:` line (import, add, ..., forget, move)."""
+    return counts(resource_changes(plan))
 
 
 def plan(runner: TerraformRunner, stack_dir: Path, *, destroy: bool = False) -> PlanResult:
@@ -82,8 +78,12 @@ def plan(runner: TerraformRunner, stack_dir: Path, *, destroy: bool = False) -> 
             f"-out={partial.name}"] + (["-destroy"] if destroy else [])  # fmt: skip
     result = runner.run(args, stack_dir)
     if result.returncode not in (0, 2):
+        failed = _failed_checks(runner, stack_dir, partial)
         partial.unlink(missing_ok=True)
-        raise _fail(stack_dir.name, "plan", result.stdout + result.stderr)
+        error = _fail(stack_dir.name, "plan", result.stdout + result.stderr)
+        if failed and not isinstance(error, StateLocked):
+            error = GitopsError(f"{error} ({failed})")
+        raise error
     shown = runner.run(["show", "-json", "-no-color", partial.name], stack_dir)
     if shown.returncode != 0:
         partial.unlink(missing_ok=True)
@@ -94,6 +94,23 @@ def plan(runner: TerraformRunner, stack_dir: Path, *, destroy: bool = False) -> 
     os.replace(temporary, json_file)
     return PlanResult(
         plan_file, json_file, result.returncode == 2, count_actions(json.loads(shown.stdout))
+    )
+
+
+def _failed_checks(runner: TerraformRunner, stack_dir: Path, partial: Path) -> str:
+    """The failed checks' messages of an errored plan, which Terraform saves anyway: its first
+    error line says only "Resource precondition failed", the message says which and why."""
+    if not partial.is_file():
+        return ""
+    shown = runner.run(["show", "-json", "-no-color", partial.name], stack_dir)
+    try:
+        plan = json.loads(shown.stdout) if shown.returncode == 0 else {}
+    except json.JSONDecodeError:
+        return ""
+    return "; ".join(
+        f"{check.address}: {' / '.join(check.messages)}"
+        for check in check_results(plan)
+        if check.status == "fail" and check.messages
     )
 
 
