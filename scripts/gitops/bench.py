@@ -47,7 +47,8 @@ def synthetic_plan(changes: int) -> dict:
 
 
 def time_comment(changes: int) -> tuple[float, int]:
-    from gitops.pipeline.plan_comment import CommentContext, EnvironmentPlan, render
+    from gitops.pipeline.environment_plan import EnvironmentPlan
+    from gitops.pipeline.plan_comment import CommentContext, render
 
     plan = synthetic_plan(changes)
     started = time.perf_counter()

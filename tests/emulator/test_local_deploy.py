@@ -18,12 +18,8 @@ from pathlib import Path
 import pytest
 from gitops.emulator import server as emulator
 from gitops.emulator.local import runner_for
-from gitops.pipeline.plan_comment import (
-    GITHUB_COMMENT_LIMIT,
-    CommentContext,
-    EnvironmentPlan,
-    render,
-)
+from gitops.pipeline.environment_plan import EnvironmentPlan
+from gitops.pipeline.plan_comment import GITHUB_COMMENT_LIMIT, CommentContext, render
 from gitops.terraform import plan_apply
 from gitops.terraform.plan_json import load_plan
 

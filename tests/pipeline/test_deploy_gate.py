@@ -13,7 +13,8 @@ import pytest
 from gitops.github.client import GitHubClient
 from gitops.github.standin import GitHubStandIn
 from gitops.pipeline import deploy_gate, drift
-from gitops.pipeline.plan_comment import MARKER, CommentContext, EnvironmentPlan, render
+from gitops.pipeline.environment_plan import EnvironmentPlan
+from gitops.pipeline.plan_comment import MARKER, CommentContext, render
 from gitops.terraform import plan_apply
 from gitops.terraform.plan_json import load_plan
 from gitops.terraform.runner import TerraformRunner

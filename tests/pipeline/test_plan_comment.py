@@ -12,20 +12,11 @@ from pathlib import Path
 
 import pytest
 from gitops.errors import UsageError
-from gitops.pipeline.plan_comment import (
-    GITHUB_COMMENT_LIMIT,
-    CommentContext,
-    EnvironmentPlan,
-    load_environment_plan,
-    parse_header,
-    render,
-)
-from gitops.terraform.plan_json import (
-    MAX_VALUE_CHARS,
-    attribute_changes,
-    fingerprint,
-    resource_changes,
-)
+from gitops.pipeline.environment_plan import EnvironmentPlan, load_environment_plan
+from gitops.pipeline.plan_comment import GITHUB_COMMENT_LIMIT, CommentContext, parse_header, render
+from gitops.terraform.plan_fingerprint import fingerprint
+from gitops.terraform.plan_json import resource_changes
+from gitops.terraform.plan_values import MAX_VALUE_CHARS, attribute_changes
 
 from tests.pipeline.plans import SECRET_1, SECRET_2, make_plans, scaled
 

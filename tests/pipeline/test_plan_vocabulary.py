@@ -13,14 +13,10 @@ from pathlib import Path
 
 import pytest
 from gitops.pipeline import job_summary
-from gitops.pipeline.plan_comment import (
-    CommentContext,
-    EnvironmentPlan,
-    load_environment_plan,
-    parse_header,
-    render,
-)
-from gitops.terraform.plan_json import UnusablePlan, describe_counts, fingerprint
+from gitops.pipeline.environment_plan import EnvironmentPlan, load_environment_plan
+from gitops.pipeline.plan_comment import CommentContext, parse_header, render
+from gitops.terraform.plan_fingerprint import fingerprint
+from gitops.terraform.plan_json import UnusablePlan, describe_counts
 
 from tests.pipeline.plans import make_vocabulary_plans, with_drift_and_deferral
 

@@ -22,7 +22,8 @@ PLAN_SUMMARY = "plan-summary.json"
 def plan(args: argparse.Namespace) -> None:
     from gitops.paths import write_atomically
     from gitops.pipeline import job_summary
-    from gitops.pipeline.plan_comment import CommentContext, EnvironmentPlan
+    from gitops.pipeline.environment_plan import EnvironmentPlan
+    from gitops.pipeline.plan_comment import CommentContext
     from gitops.terraform.plan_json import load_plan
 
     config = one_config(args.environment)
@@ -68,7 +69,7 @@ def drift(args: argparse.Namespace) -> None:
 
 
 def fingerprint(args: argparse.Namespace) -> None:
-    from gitops.terraform.plan_json import fingerprint_file
+    from gitops.terraform.plan_fingerprint import fingerprint_file
 
     print(fingerprint_file(args.plan_json))
 
@@ -88,13 +89,8 @@ def comment(args: argparse.Namespace) -> None:
     from gitops.github.client import GitHubClient
     from gitops.pipeline import job_summary
     from gitops.pipeline.deploy_gate import run_url
-    from gitops.pipeline.plan_comment import (
-        MARKER,
-        CommentContext,
-        EnvironmentPlan,
-        load_environment_plan,
-        render,
-    )
+    from gitops.pipeline.environment_plan import EnvironmentPlan, load_environment_plan
+    from gitops.pipeline.plan_comment import MARKER, CommentContext, render
 
     client = GitHubClient.from_environment() if args.post is not None else None
     plans = []

@@ -18,7 +18,8 @@ from pathlib import Path
 from gitops.errors import GitopsError
 from gitops.github.client import GitHubClient, GitHubError
 from gitops.pipeline import job_summary
-from gitops.pipeline.plan_comment import MARKER, CommentContext, EnvironmentPlan, parse_header
+from gitops.pipeline.environment_plan import EnvironmentPlan
+from gitops.pipeline.plan_comment import MARKER, CommentContext, parse_header
 from gitops.terraform import plan_apply
 from gitops.terraform.plan_apply import Planned
 from gitops.terraform.plan_json import describe_counts, load_plan

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from gitops.github.client import GitHubClient
 from gitops.pipeline import job_summary
 from gitops.pipeline.deploy_gate import run_url
-from gitops.pipeline.plan_comment import CommentContext, EnvironmentPlan, render
+from gitops.pipeline.environment_plan import EnvironmentPlan
+from gitops.pipeline.plan_comment import CommentContext, render
 from gitops.terraform.plan_apply import Planned
 from gitops.terraform.plan_json import describe_counts, load_plan
 

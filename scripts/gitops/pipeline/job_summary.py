@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from gitops.pipeline.plan_comment import CommentContext, EnvironmentPlan, render
+from gitops.pipeline.environment_plan import EnvironmentPlan
+from gitops.pipeline.plan_comment import CommentContext, render
 
 SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 STEP_SUMMARY_LIMIT = 1024 * 1024
