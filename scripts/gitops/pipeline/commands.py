@@ -26,6 +26,8 @@ def plan(args: argparse.Namespace) -> None:
     from gitops.terraform.plan_json import load_plan
 
     config = one_config(args.environment)
+    # The summary belongs to the plan pair: a failed plan must not leave the last one's summary.
+    (args.outdir / "stacks" / config.stack_name / PLAN_SUMMARY).unlink(missing_ok=True)
     _, stack_dir, result = planned(config, args.outdir, args.no_synth)
     environment_plan = EnvironmentPlan.from_plan(config.name, load_plan(result.json_file))
     summary_file = write_atomically(
