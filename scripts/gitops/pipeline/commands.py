@@ -140,11 +140,11 @@ def promote(args: argparse.Namespace) -> None:
     if args.pr_body_file:
         write_atomically(args.pr_body_file, result.pr_body())
     if client is not None:
-        pull = client.open_pull_request(
+        action, pull = client.open_pull_request(
             result.branch_name(),
             args.base or os.environ.get("GITHUB_REF_NAME") or "main",
             {promotion.repository_path(result.target_path): result.target_path.read_text()},
             result.pr_title(),
             result.pr_body(),
         )
-        print(f"pull request #{pull['number']} opened: {pull.get('html_url', '')}")
+        print(f"pull request #{pull['number']} {action}: {pull.get('html_url', '')}")
