@@ -216,7 +216,8 @@ def _launch(port: int) -> EmulatorState:
             stop()
             last = _last_log_line(log_file)
             message = f"emulator died on start (exit {process.returncode}): {last}"
-            if "Address already in use" in log_file.read_text(errors="replace"):
+            log_text = log_file.read_text(errors="replace")
+            if "Address already in use" in log_text or "is in use by another program" in log_text:
                 raise _PortTaken(f"{message}; port {port} was taken, try again")
             raise GitopsError(f"{message}; see {log_file}")
         if is_healthy(port):
