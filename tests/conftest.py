@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,23 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """GITOPS_WORK_DIR for every test, whichever folder is run alone: no test writes into the
+    checkout's .gitops/ (Terraform CLI config, plugin cache, emulator state)."""
+    path = tmp_path_factory.mktemp("gitops-work")
+    previous = os.environ.get("GITOPS_WORK_DIR")
+    os.environ["GITOPS_WORK_DIR"] = str(path)
+    yield path
+    from gitops.emulator import server as emulator
+
+    emulator.stop()  # the session's emulator, if a test started one
+    if previous is None:
+        os.environ.pop("GITOPS_WORK_DIR", None)
+    else:
+        os.environ["GITOPS_WORK_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

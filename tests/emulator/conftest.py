@@ -1,29 +1,15 @@
-"""An emulator per test session, in its own work folder, never the developer's own."""
+"""An emulator per test session, in the session's work folder (tests/conftest.py), never the
+developer's own."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from gitops.emulator import server as emulator
-
-
-@pytest.fixture(scope="session")
-def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """GITOPS_WORK_DIR for the whole session, so emulator files never touch .gitops/."""
-    path = tmp_path_factory.mktemp("gitops-work")
-    previous = os.environ.get("GITOPS_WORK_DIR")
-    os.environ["GITOPS_WORK_DIR"] = str(path)
-    yield path
-    emulator.stop()
-    if previous is None:
-        os.environ.pop("GITOPS_WORK_DIR", None)
-    else:
-        os.environ["GITOPS_WORK_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,18 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 from gitops.bootstrap.github_oidc import check_repository
-from gitops.bootstrap.state_backend import bootstrap
+from gitops.bootstrap.state_backend import (
+    STATE_KEY_TAG,
+    BootstrapReport,
+    bootstrap,
+    ensure_state_key,
+)
 from gitops.emulator import server as emulator
 from gitops.errors import UsageError
 
@@ -95,3 +102,28 @@ def test_cli_writes_the_role_arns(local_config, work_dir) -> None:
 def test_a_bad_repository_is_one_line() -> None:
     with pytest.raises(UsageError, match=r"--github-repository 'not a repo': expected OWNER/NAME"):
         check_repository("not a repo")
+
+
+def test_a_key_whose_alias_failed_is_reused_not_duplicated(aws) -> None:
+    """The real fault: CreateAlias fails once (raised inside botocore, before the request goes
+    out), after CreateKey succeeded. The re-run must finish with the one key."""
+    kms = aws("kms")
+    alias = f"alias/faults-{uuid.uuid4().hex[:8]}"
+
+    def alias_fails(**_: object) -> None:
+        kms.meta.events.unregister("before-call.kms.CreateAlias", alias_fails)
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}},
+                          "CreateAlias")  # fmt: skip
+
+    keys_before = len(kms.list_keys()["Keys"])
+    kms.meta.events.register("before-call.kms.CreateAlias", alias_fails)
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        ensure_state_key(kms, BootstrapReport(), alias)
+    arn = ensure_state_key(kms, BootstrapReport(), alias)
+    tagged = [key["KeyId"] for key in kms.list_keys()["Keys"]
+              if {"TagKey": STATE_KEY_TAG, "TagValue": alias}
+              in kms.list_resource_tags(KeyId=key["KeyId"])["Tags"]]  # fmt: skip
+    assert len(kms.list_keys()["Keys"]) == keys_before + 1, "the re-run created a second key"
+    assert len(tagged) == 1
+    assert kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"] == arn
+    assert kms.get_key_rotation_status(KeyId=arn)["KeyRotationEnabled"] is True

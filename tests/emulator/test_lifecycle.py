@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -74,4 +76,106 @@ def test_a_dead_emulator_is_reported_and_replaced(tmp_path: Path, monkeypatch) -
         assert replacement.pid != state.pid and emulator.is_healthy(replacement.port)
     finally:
         emulator.stop()
+    assert emulator.read_state() is None
+
+
+@pytest.fixture
+def stranger() -> Iterator[subprocess.Popen]:
+    """A live process in its own process group that no emulator code may ever signal."""
+    process = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    yield process
+    process.kill()
+    process.wait()
+
+
+def write_stale_state(work: Path, pid: int, port: int, identity: str = "") -> Path:
+    state_dir = work / "emulator"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state = {"pid": pid, "port": port, "log_file": str(state_dir / "moto.log"), "started_at": 0.0}
+    if identity:  # a state file written before identities were recorded has none
+        state["identity"] = identity
+    (state_dir / "state.json").write_text(json.dumps(state))
+    return state_dir / "state.json"
+
+
+@pytest.mark.parametrize(
+    "identity", ["", "Sat Nov 28 00:00:00 2026 python -m gitops.emulator.moto_compat --port 1"]
+)
+def test_local_down_never_signals_a_stranger_named_by_stale_state(
+    tmp_path: Path, stranger, identity: str
+) -> None:
+    """Reproduces the issue: `gitops local down` killed a live process named in state.json."""
+    state_file = write_stale_state(tmp_path / "work", stranger.pid, 1, identity)
+    result = subprocess.run(
+        [GITOPS, "local", "down", "--outdir", str(tmp_path / "out")],
+        env={**os.environ, "GITOPS_WORK_DIR": str(tmp_path / "work")},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert stranger.poll() is None, "the unrelated process was signalled"
+    assert not state_file.exists()
+    assert f"note: removed stale emulator state (pid {stranger.pid} is a process that is not" in (
+        result.stderr
+    )
+
+
+def test_start_replaces_stale_state_and_leaves_its_process_alone(
+    tmp_path: Path, monkeypatch, stranger, capsys
+) -> None:
+    monkeypatch.setenv("GITOPS_WORK_DIR", str(tmp_path))
+    write_stale_state(tmp_path, stranger.pid, 1)
+    try:
+        state = emulator.start()
+        assert state.pid != stranger.pid and emulator.is_healthy(state.port)
+    finally:
+        emulator.stop()
+    assert stranger.poll() is None
+    assert capsys.readouterr().err.count("note: removed stale emulator state") == 1
+
+
+def test_a_port_taken_before_moto_binds_it_is_replaced(tmp_path: Path, monkeypatch) -> None:
+    """The race: the free port is chosen, then another process binds it before moto does."""
+    monkeypatch.setenv("GITOPS_WORK_DIR", str(tmp_path))
+    real_free_port = emulator.free_port
+    with socket.socket() as thief:
+        thief.bind(("127.0.0.1", 0))
+        thief.listen()
+        stolen = thief.getsockname()[1]
+        chosen = iter([stolen])
+        monkeypatch.setattr(emulator, "free_port", lambda: next(chosen, None) or real_free_port())
+        try:
+            state = emulator.start()
+            assert state.port != stolen and emulator.is_healthy(state.port)
+        finally:
+            emulator.stop()
+
+
+def test_an_emulator_that_dies_on_start_is_one_line_and_leaves_no_state(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("GITOPS_WORK_DIR", str(tmp_path))
+    with socket.socket() as thief:
+        thief.bind(("127.0.0.1", 0))
+        thief.listen()
+        monkeypatch.setattr(emulator, "free_port", lambda: thief.getsockname()[1])
+        with pytest.raises(GitopsError, match=r"^emulator died on start \(exit \d+\): .+") as died:
+            emulator.start()
+    assert "\n" not in str(died.value) and "was taken, try again" in str(died.value)
+    assert emulator.read_state() is None
+
+
+def test_an_emulator_that_never_answers_is_stopped(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("GITOPS_WORK_DIR", str(tmp_path))
+    monkeypatch.setattr(emulator, "START_TIMEOUT_SECONDS", 0.3)  # moto takes seconds to import
+    launched: list[int] = []
+    real_identity = emulator.process_identity
+
+    def identity(pid: int) -> str | None:
+        launched.append(pid)
+        return real_identity(pid)
+
+    monkeypatch.setattr(emulator, "process_identity", identity)
+    with pytest.raises(GitopsError, match=r"^emulator did not answer on https://127.0.0.1:\d+ "):
+        emulator.start()
+    assert launched and not emulator.is_alive(launched[0])
     assert emulator.read_state() is None

@@ -154,9 +154,13 @@ def test_referenced_group_rule_keeps_its_description(aws, ecs_service) -> None:
 
 
 def test_cancel_rotation_of_a_managed_rotation_secret(aws) -> None:
+    """Rotation on, with no Lambda (as RDS-managed rotation is): moto alone refuses to cancel it."""
     secrets = aws("secretsmanager")
     arn = secrets.create_secret(Name="compat-managed", SecretString="x")[
         "ARN"
     ]  # pragma: allowlist secret
+    secrets.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 7})
+    described = secrets.describe_secret(SecretId=arn)
+    assert described["RotationEnabled"] is True and not described.get("RotationLambdaARN")
     assert secrets.cancel_rotate_secret(SecretId=arn)["ARN"] == arn
-    assert not secrets.describe_secret(SecretId=arn).get("RotationEnabled")
+    assert secrets.describe_secret(SecretId=arn)["RotationEnabled"] is False

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -10,14 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gitops.github.client import GitHubClient
+from gitops.errors import GitopsError
+from gitops.github.client import GitHubClient, GitHubError
 from gitops.github.standin import GitHubStandIn
+from gitops.github.transport import RetryPolicy
 from gitops.pipeline import deploy_gate, drift
 from gitops.pipeline.environment_plan import EnvironmentPlan
 from gitops.pipeline.plan_comment import MARKER, CommentContext, render
 from gitops.terraform import plan_apply
 from gitops.terraform.plan_json import load_plan
 from gitops.terraform.runner import TerraformRunner
+
+from tests.faults import FAULT_MESSAGE, terraform_failing_at
 
 CODE = """
 resource "terraform_data" "service" {{ input = "{value}" }}
@@ -69,7 +74,8 @@ def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubSt
 
 @pytest.fixture
 def client(github: GitHubStandIn) -> GitHubClient:
-    return GitHubClient(github.url, github.repository, github.token)
+    fast = RetryPolicy(base_seconds=0.01)
+    return GitHubClient(github.url, github.repository, github.token, retry=fast)
 
 
 def review(stack: Stack, github: GitHubStandIn, client: GitHubClient, number: int) -> str:
@@ -149,7 +155,7 @@ def test_github_failing_after_an_apply_does_not_fail_the_job(stack, github, clie
     review(stack, github, client, number)
     merge = github.merge_pull_request(number)
     deploy_gate.run("dev", merge, stack.plan_environment, client)
-    github.fail_next("GET", f"/repos/{github.repository}/issues", 502, "Server Error")
+    github.fail_next("GET", f"/repos/{github.repository}/issues", 502, "Server Error", times=4)
     assert deploy_gate.run("dev", merge, stack.plan_environment, client)["greeting"] == "hello one"
     assert "warning: could not close the failure issue" in capsys.readouterr().out
 
@@ -169,3 +175,63 @@ def test_drift_opens_updates_and_closes_one_issue(stack, github, client) -> None
     outcome = drift.run("dev", None, stack.plan_environment, client)
     assert outcome.startswith("dev: no drift; closed issue #")
     assert github.issues("open") == [] and stack.applied_values() == ["one"]
+
+
+def merged_and_reviewed(stack: Stack, github: GitHubStandIn, client: GitHubClient) -> str:
+    number = github.open_pull_request("first", head="first")
+    review(stack, github, client, number)
+    return github.merge_pull_request(number)
+
+
+def test_an_apply_failing_after_the_gate_is_reported_and_a_second_updates_the_issue(
+    stack, github, client, tmp_path
+) -> None:
+    merge = merged_and_reviewed(stack, github, client)
+    faulty = dataclasses.replace(stack.runner, binary=terraform_failing_at(tmp_path, "apply"))
+
+    def plan_with_faulty_apply() -> deploy_gate.Planned:
+        return faulty, stack.directory, plan_apply.plan(faulty, stack.directory)
+
+    for _ in range(2):
+        with pytest.raises(GitopsError, match=f"terraform apply failed: {FAULT_MESSAGE}"):
+            deploy_gate.run("dev", merge, plan_with_faulty_apply, client)
+    assert stack.applied_values() == []
+    (issue,) = github.issues("open")
+    assert issue["title"] == "Deploy of dev failed" and FAULT_MESSAGE in issue["body"]
+    posts = [r for r in github.requests if r.method == "POST" and r.path.endswith("/issues")]
+    patches = [r for r in github.requests if r.method == "PATCH" and "/issues/" in r.path]
+    assert len(posts) == 1 and len(patches) == 1, "the second failure updates the same issue"
+    assert (stack.directory / "plan.tfplan").is_file() and (stack.directory / "plan.json").is_file()
+    deploy_gate.run("dev", merge, stack.plan_environment, client)
+    assert stack.applied_values() == ["one"] and github.issues("open") == []
+
+
+def test_a_transient_error_finding_the_merged_pull_request_is_retried(stack, github, client):
+    merge = merged_and_reviewed(stack, github, client)
+    github.fail_next("GET", f"/repos/{github.repository}/commits/", 502, "Bad Gateway")
+    deploy_gate.run("dev", merge, stack.plan_environment, client)
+    assert stack.applied_values() == ["one"] and github.issues() == []
+
+
+def test_github_down_while_finding_the_merged_pull_request_applies_nothing(
+    stack, github, client
+) -> None:
+    merge = merged_and_reviewed(stack, github, client)
+    github.fail_next("GET", f"/repos/{github.repository}/commits/", 500, "Server Error", times=4)
+    with pytest.raises(GitHubError, match=r"commits/.+/pulls: 500 Server Error \(after 4") as err:
+        deploy_gate.run("dev", merge, stack.plan_environment, client)
+    assert "\n" not in str(err.value) and stack.applied_values() == []
+    (issue,) = github.issues("open")
+    assert "500 Server Error" in issue["body"]
+
+
+def test_a_failure_issue_that_cannot_be_written_keeps_the_real_error(
+    stack, github, client, capsys
+) -> None:
+    github.add_file("main.tf", "pushed without review\n")
+    github.fail_next("POST", f"/repos/{github.repository}/issues", 500, "Server Error", times=4)
+    with pytest.raises(deploy_gate.PlanMismatch, match="did not come from a merged pull request"):
+        deploy_gate.run("dev", github.branch_sha("main"), stack.plan_environment, client)
+    out = capsys.readouterr().out
+    assert "dev: could not report the failure in an issue: GitHub POST" in out
+    assert github.issues() == [] and stack.applied_values() == []

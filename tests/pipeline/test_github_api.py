@@ -6,9 +6,10 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from gitops.errors import GitopsError, UsageError
+from gitops.errors import UsageError
 from gitops.github.client import GitHubClient, GitHubError
 from gitops.github.standin import GitHubStandIn
+from gitops.github.transport import RetryPolicy
 
 MARKER = "<!-- gitops-plan-comment "
 BOT = "github-actions[bot]"
@@ -84,35 +85,37 @@ def test_tracking_issue_opens_updates_and_closes(github, client) -> None:
 
 def test_promotion_branch_file_and_pull_request(github, client) -> None:
     github.add_file("environments/staging.yaml", "release:\n  app_version: 1\n")
-    pull = client.open_pull_request(
+    action, pull = client.open_pull_request(
         "promote/staging/2-abc",
         "main",
         {"environments/staging.yaml": "release:\n  app_version: 2\n"},
         "Promote 2",
         "what moves",
     )
+    assert action == "opened"
     assert pull["head"]["ref"] == "promote/staging/2-abc" and pull["body"] == "what moves"
     on_branch = github.file_text("environments/staging.yaml", "promote/staging/2-abc")
     assert "app_version: 2" in on_branch
     assert "app_version: 1" in github.file_text("environments/staging.yaml", "main")
-    with pytest.raises(GitopsError, match="branch promote/staging/2-abc already exists"):
-        client.open_pull_request("promote/staging/2-abc", "main", {}, "again", "")
+    again, same = client.open_pull_request("promote/staging/2-abc", "main", {}, "again", "")
+    assert (again, same["number"]) == ("already open", pull["number"])
 
 
 def test_failures_are_one_line_naming_the_call(github, client) -> None:
     wrong = GitHubClient(github.url, github.repository, "not-the-token")
     with pytest.raises(GitHubError, match=r"^GitHub GET /repos/.+/commits/abc/pulls: 401 Bad"):
         wrong.merged_pull_request("abc")
-    github.fail_next("POST", "/repos", 502, "Server Error")
-    with pytest.raises(GitHubError, match="502 Server Error") as failed:
+    github.fail_next("POST", "/repos", 422, "Validation Failed")
+    with pytest.raises(GitHubError, match="422 Validation Failed") as failed:
         client.call("POST", "/issues", {"title": "x"})
-    assert failed.value.status == 502 and "\n" not in str(failed.value)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    nobody = GitHubClient(f"http://127.0.0.1:{closed_port}", github.repository, "t")
-    with pytest.raises(GitHubError, match="no answer") as unreachable:
-        nobody.call("GET", "/pulls")
+    assert failed.value.status == 422 and "\n" not in str(failed.value)
+    # A port held bound but not listening refuses every connection, and stays ours meanwhile.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        address = f"http://127.0.0.1:{held.getsockname()[1]}"
+        nobody = GitHubClient(address, github.repository, "t", retry=RetryPolicy(attempts=1))
+        with pytest.raises(GitHubError, match="no answer") as unreachable:
+            nobody.call("GET", "/pulls")
     assert unreachable.value.status == 0
 
 

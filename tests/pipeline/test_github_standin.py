@@ -220,8 +220,10 @@ def test_stop_is_idempotent_and_frees_the_port() -> None:
     port = int(standin.url.rsplit(":", 1)[1])
     standin.stop()
     standin.stop()
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    # Bound at once and held: another process on the machine cannot take it in between, and
+    # a port bound but not listening refuses connections.
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()

@@ -162,9 +162,8 @@ def test_a_20000_change_plan_fits_with_true_counts_and_says_what_it_left_out(pla
     assert "| `dev` | 0 | 5000 | 10000 | 10000 | 0 | 0 |" in text, "true counts survive shortening"
     assert "Shortened to fit GitHub's comment limit" in text
     assert "the job summary of each plan job" in text
-    assert "10000 resource(s) will be destroyed or replaced" in text.replace("10002", "10000") or (
-        "10002 resource(s) will be destroyed or replaced" in text
-    )
+    # 5,000 replaced and 5,000 destroyed in dev, one of each in staging: exactly 10,002.
+    assert "**10002 resource(s) will be destroyed or replaced.**" in text
     assert text.rstrip().endswith("[Workflow run](https://ci/run/1).")
 
 

@@ -379,10 +379,19 @@ def test_database_reachable_only_from_the_tasks_on_5432(stacks, env) -> None:
 @PER_ENV
 def test_only_the_load_balancer_is_open_to_the_internet(stacks, env) -> None:
     alb_group = ref(stacks[env], "aws_security_group", "security-groups/alb", "id")
-    for rule in resources(stacks[env], "aws_vpc_security_group_ingress_rule").values():
-        if rule.get("cidr_ipv4") == "0.0.0.0/0":
-            assert rule["security_group_id"] == alb_group
-            assert rule["from_port"] in (80, 443)
+    public = [
+        rule
+        for rule in resources(stacks[env], "aws_vpc_security_group_ingress_rule").values()
+        if rule.get("cidr_ipv4") == "0.0.0.0/0" or rule.get("cidr_ipv6") == "::/0"
+    ]
+    assert public, "the load balancer must be reachable: no public ingress rule was found"
+    for rule in public:
+        assert rule["security_group_id"] == alb_group, rule
+        assert (rule["from_port"], rule["to_port"]) in ((80, 80), (443, 443)), rule
+    for body in resources(stacks[env], "aws_security_group").values():
+        for inline in body.get("ingress", []):  # inline rules would escape the loop above
+            assert "0.0.0.0/0" not in (inline.get("cidr_blocks") or []), body
+            assert "::/0" not in (inline.get("ipv6_cidr_blocks") or []), body
 
 
 # --- WAF -----------------------------------------------------------------------------------
@@ -474,10 +483,16 @@ def test_iam_no_wildcard_actions_and_wildcard_resources_only_where_aws_requires(
     statements = policy_statements(stacks[env])
     assert statements
     for logical_id, statement in statements:
-        assert not any(("*" in action.split(":")[-1] and action.endswith(":*")) or action == "*"
-                       for action in statement["Action"]), (logical_id, statement)  # fmt: skip
-        if statement["Resource"] == "*":
-            assert set(statement["Action"]) <= set(RESOURCE_WILDCARD_REASON), statement
+        actions = as_list(statement.get("Action")) + as_list(statement.get("NotAction"))
+        wildcards = [action for action in actions if "*" in action]  # "*", "s3:*", "s3:Get*"
+        assert not wildcards, (logical_id, statement)
+        if "*" in as_list(statement.get("Resource")):  # "*" and ["*"] alike
+            assert set(actions) <= set(RESOURCE_WILDCARD_REASON), (logical_id, statement)
+
+
+def as_list(value: str | list[str] | None) -> list[str]:
+    """IAM takes one string or a list wherever it takes several."""
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
 
 
 @PER_ENV

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -57,18 +58,27 @@ def test_prepare_writes_config_and_respects_a_users_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITOPS_WORK_DIR", str(tmp_path / "work"))
-    runner = terraform.prepare({"PATH": "/usr/local/bin:/usr/bin:/bin"})
+    path = os.environ["PATH"]  # wherever this machine's terraform is (setup-terraform's, ...)
+    runner = terraform.prepare({"PATH": path})
     written = Path(runner.environ["TF_CLI_CONFIG_FILE"])
     assert written == tmp_path / "work" / "terraform.rc" and written.is_file()
 
     own = tmp_path / "mine.rc"
     own.write_text("# mine\n")
-    runner = terraform.prepare(
-        {"PATH": "/usr/local/bin:/usr/bin:/bin", "TF_CLI_CONFIG_FILE": str(own)}
-    )
+    runner = terraform.prepare({"PATH": path, "TF_CLI_CONFIG_FILE": str(own)})
     assert runner.environ["TF_CLI_CONFIG_FILE"] == str(own)
 
 
 def test_last_error_line_reads_terraform_diagnostics() -> None:
     output = "\n╷\n│ Error: Unsupported argument\n│\n│   on cdk.tf.json line 3\n╵\n"
     assert terraform.last_error_line(output) == "Unsupported argument"
+
+
+def test_no_test_writes_into_the_checkouts_work_dir() -> None:
+    """The session's GITOPS_WORK_DIR applies to every test, whichever folder runs alone."""
+    from gitops.paths import work_dir
+
+    from infra.config import REPO_ROOT
+
+    assert work_dir() != REPO_ROOT / ".gitops"
+    assert os.environ["GITOPS_WORK_DIR"] == str(work_dir())

@@ -66,19 +66,50 @@ def _error_code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
 
-def ensure_state_key(kms: Any, report: BootstrapReport) -> str:
+STATE_KEY_TAG = "gitops:state-key"
+"""Tags the key with its alias, so a run that created the key but failed before the alias
+finds that key again instead of creating another."""
+
+
+def ensure_state_key(kms: Any, report: BootstrapReport, alias: str = STATE_KEY_ALIAS) -> str:
     try:
-        key_id = kms.describe_key(KeyId=STATE_KEY_ALIAS)["KeyMetadata"]["Arn"]
-        report.record(f"kms key {STATE_KEY_ALIAS}", changed=False)
+        key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"]
+        report.record(f"kms key {alias}", changed=False)
         return key_id
     except ClientError as error:
         if _error_code(error) != "NotFoundException":
             raise
-    key = kms.create_key(Description="Terraform state of the fraud-detection stacks")["KeyMetadata"]
+    key = _tagged_key(kms, alias)
+    if key is None:
+        key = kms.create_key(
+            Description="Terraform state of the fraud-detection stacks",
+            Tags=[{"TagKey": STATE_KEY_TAG, "TagValue": alias}],
+        )["KeyMetadata"]
     kms.enable_key_rotation(KeyId=key["KeyId"])
-    kms.create_alias(AliasName=STATE_KEY_ALIAS, TargetKeyId=key["KeyId"])
-    report.record(f"kms key {STATE_KEY_ALIAS}", changed=True)
+    kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+    report.record(f"kms key {alias}", changed=True)
     return key["Arn"]
+
+
+def _tagged_key(kms: Any, alias: str) -> dict | None:
+    """An enabled key an earlier, interrupted run created for `alias` (None when there is none)."""
+    for page in kms.get_paginator("list_keys").paginate():
+        for listed in page["Keys"]:
+            try:
+                tags = kms.list_resource_tags(KeyId=listed["KeyId"])["Tags"]
+                metadata = kms.describe_key(KeyId=listed["KeyId"])["KeyMetadata"]
+            except ClientError:
+                continue  # a key this identity may not read is not one it created
+            if (
+                metadata.get("KeyState") == "Enabled"
+                and {
+                    "TagKey": STATE_KEY_TAG,
+                    "TagValue": alias,
+                }
+                in tags
+            ):
+                return metadata
+    return None
 
 
 def ensure_state_bucket(

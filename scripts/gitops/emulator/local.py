@@ -46,7 +46,7 @@ def up(synthesize: Synthesize, outdir: Path, port: int | None = None) -> dict[st
     config = load_environment("local")
     runner_for(config)  # a missing terraform fails here, before anything starts
     previous = emulator.read_state()
-    already_running = previous is not None and emulator.is_alive(previous.pid)
+    already_running = previous is not None and emulator.is_ours(previous)
     state = emulator.start(port)
     how = "reused" if already_running else "started"
     _step(f"emulator {how}: {state.endpoint} (pid {state.pid}, log {state.log_file})", started)
@@ -80,8 +80,8 @@ def up(synthesize: Synthesize, outdir: Path, port: int | None = None) -> dict[st
 def down(synthesize: Synthesize, outdir: Path) -> None:
     started = time.perf_counter()
     state = emulator.read_state()
-    if state is None or not emulator.is_alive(state.pid):
-        emulator.stop()
+    if state is None or not emulator.is_ours(state):
+        emulator.stop()  # forgets stale state, signalling nothing
         print("the emulator is not running; nothing to destroy")
         return
     config = emulator.attach(load_environment("local"))
@@ -103,7 +103,7 @@ def status() -> list[str]:
     state = emulator.read_state()
     if state is None:
         return ["emulator: not running"]
-    alive = emulator.is_alive(state.pid)
+    alive = emulator.is_ours(state)
     healthy = alive and emulator.is_healthy(state.port)
     lines = [
         f"emulator: {'running' if healthy else 'NOT answering' if alive else 'dead'} "

@@ -3,6 +3,12 @@
 One emulator per checkout. Its pid, port and log live under `.gitops/emulator/`; `start` is
 idempotent (a healthy running emulator is reused), `stop` ends the whole process group, and
 every command that needs the emulator checks it is alive and answering first.
+
+A pid in `state.json` proves nothing on its own: after the emulator dies, the system may give
+its number to any other process. So the state also records the process's identity (its start
+time and command line, as `ps` reports them), and the emulator is signalled only when the
+process behind the pid still has that identity. Anything else is stale state: it is removed
+with a one-line note, and the process is left alone.
 """
 
 from __future__ import annotations
@@ -32,6 +38,9 @@ HEALTH_PATH = "/moto-api/"
 some resources exist.)"""
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
+START_ATTEMPTS = 3
+"""Fresh ports tried when another process takes the chosen one before moto binds it."""
+MODULE = "gitops.emulator.moto_compat"
 
 EMULATOR_CREDENTIALS = {
     # The emulator accepts any credentials; these name it and open nothing anywhere else.
@@ -46,6 +55,8 @@ class EmulatorState:
     port: int
     log_file: str
     started_at: float
+    identity: str = ""
+    """`ps -o lstart=,args=` of the process when it started: what proves it is ours."""
 
     @property
     def endpoint(self) -> str:
@@ -77,6 +88,34 @@ def _write_state(state: EmulatorState) -> None:
     temporary = state_file().with_suffix(".json.tmp")
     temporary.write_text(json.dumps(asdict(state), indent=2) + "\n")
     os.replace(temporary, state_file())
+
+
+def process_identity(pid: int) -> str | None:
+    """Start time and command line of a live process (None when there is none)."""
+    try:
+        shown = subprocess.run(
+            ["ps", "-ww", "-o", "lstart=,args=", "-p", str(pid)],
+            capture_output=True, text=True, check=False, timeout=10,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return shown.stdout.strip() or None
+
+
+def is_ours(state: EmulatorState) -> bool:
+    """Whether the pid still belongs to the emulator this state describes (not a stranger that
+    was given the same number)."""
+    if not state.identity or MODULE not in state.identity:
+        return False
+    return is_alive(state.pid) and process_identity(state.pid) == state.identity
+
+
+def forget_stale(state: EmulatorState) -> None:
+    """Remove state that names no emulator of ours, saying so; never signal its pid."""
+    state_file().unlink(missing_ok=True)
+    why = "a process that is not this emulator" if is_alive(state.pid) else "no running process"
+    print(f"note: removed stale emulator state (pid {state.pid} is {why}; left alone)",
+          file=sys.stderr, flush=True)  # fmt: skip
 
 
 def is_alive(pid: int) -> bool:
@@ -125,21 +164,38 @@ def _last_log_line(log_file: Path) -> str:
 def start(port: int | None = None) -> EmulatorState:
     """Start the emulator (or return the healthy one already running)."""
     current = read_state()
-    if current and is_alive(current.pid) and is_healthy(current.port):
+    if current and is_ours(current) and is_healthy(current.port):
         return current
-    if current:
-        stop()  # stale: died or stopped answering
+    if current and is_ours(current):
+        stop()  # ours, but it stopped answering
+    elif current:
+        forget_stale(current)
     if port is not None and not port_is_free(port):
         raise UsageError(
             f"emulator port {port} on {HOST} is taken by another process; "
             "free it or choose another with --port"
         )
-    port = port or free_port()
+    for attempt in range(1, START_ATTEMPTS + 1):
+        chosen = port or free_port()
+        try:
+            return _launch(chosen)
+        except _PortTaken as error:
+            # Another process bound the port between our choice and moto's bind: pick again.
+            if port is not None or attempt == START_ATTEMPTS:
+                raise GitopsError(str(error)) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _PortTaken(GitopsError):
+    """moto could not bind the port it was given."""
+
+
+def _launch(port: int) -> EmulatorState:
     emulator_dir().mkdir(parents=True, exist_ok=True)
     log_file = emulator_dir() / "moto.log"
     environment = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "PYTHONUNBUFFERED": "1"}
     _, cert_file, key_file = emulator_tls(emulator_dir() / "tls", HOST)
-    command = [sys.executable, "-m", "gitops.emulator.moto_compat",
+    command = [sys.executable, "-m", MODULE,
                "--host", HOST, "--port", str(port),
                "--ssl-cert", str(cert_file), "--ssl-key", str(key_file)]  # fmt: skip
     with log_file.open("w") as log:
@@ -151,44 +207,53 @@ def start(port: int | None = None) -> EmulatorState:
             env=environment,
             start_new_session=True,  # its own process group, so stop() ends all of it
         )
-    state = EmulatorState(process.pid, port, str(log_file), time.time())
+    identity = process_identity(process.pid) or ""
+    state = EmulatorState(process.pid, port, str(log_file), time.time(), identity)
     _write_state(state)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             stop()
-            raise GitopsError(
-                f"emulator died on start (exit {process.returncode}): {_last_log_line(log_file)}"
-            )
+            last = _last_log_line(log_file)
+            message = f"emulator died on start (exit {process.returncode}): {last}"
+            log_text = log_file.read_text(errors="replace")
+            if "Address already in use" in log_text or "is in use by another program" in log_text:
+                raise _PortTaken(f"{message}; port {port} was taken, try again")
+            raise GitopsError(f"{message}; see {log_file}")
         if is_healthy(port):
             return state
         time.sleep(0.2)
     stop()
     raise GitopsError(
-        f"emulator did not answer on {state.endpoint} within {START_TIMEOUT_SECONDS:.0f}s"
+        f"emulator did not answer on {state.endpoint} within {START_TIMEOUT_SECONDS:.0f}s and"
+        f" was stopped; see {log_file}"
     )
 
 
 def stop() -> bool:
-    """Stop the emulator and forget it; True if one was running."""
+    """Stop the emulator and forget it; True if one was running. A pid that is not provably
+    ours is never signalled (see the module's docstring)."""
     state = read_state()
     if state is None:
         return False
-    running = is_alive(state.pid)
-    if running:
-        try:
-            os.killpg(state.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            running = False
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        while running and is_alive(state.pid) and time.monotonic() < deadline:
-            _reap(state.pid)
-            time.sleep(0.1)
-        if is_alive(state.pid):
+    if not is_ours(state):
+        forget_stale(state)
+        return False
+    try:
+        os.killpg(state.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        state_file().unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while is_alive(state.pid) and time.monotonic() < deadline:
+        _reap(state.pid)
+        time.sleep(0.1)
+    if is_alive(state.pid):
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(state.pid, signal.SIGKILL)
-            _reap(state.pid)
+        _reap(state.pid)
     state_file().unlink(missing_ok=True)
-    return running
+    return True
 
 
 def _reap(pid: int) -> None:
@@ -202,7 +267,7 @@ def require_running() -> EmulatorState:
     state = read_state()
     if state is None:
         raise GitopsError("the emulator is not running; start it with `gitops local up`")
-    if not is_alive(state.pid):
+    if not is_ours(state):
         raise GitopsError(
             f"the emulator (pid {state.pid}) has died; see {state.log_file}, then `gitops local up`"
         )

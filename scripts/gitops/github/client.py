@@ -5,38 +5,41 @@ Workflows already export what a client needs (`GITHUB_API_URL`, `GITHUB_REPOSITO
 sent in a header and never printed. Every failure is one line naming the call and GitHub's
 message. Comments and issues the pipeline owns carry a hidden marker and are trusted only when
 the workflow's own bot wrote them: anyone can paste a marker into a comment.
+
+Retries (`transport.py`): idempotent calls (GET, and the PATCHes that set fields) are retried on
+5xx, 429, a secondary rate limit and no answer, with capped exponential backoff that honours
+`Retry-After`. A POST or PUT that may have been carried out (5xx, no answer) is retried only
+after looking for what it would have created: it is never sent twice blindly.
 """
 
 from __future__ import annotations
 
 import base64
-import json
+import hashlib
 import os
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from gitops.errors import GitopsError, UsageError
+from gitops.errors import UsageError
+from gitops.github.transport import GitHubError, RetryPolicy, send
+
+
+def blob_sha(data: bytes) -> str:
+    """Git's blob id, which GitHub's contents API calls `sha`."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_BOT_LOGIN = "github-actions[bot]"
 BOT_LOGIN_VARIABLE = "GITOPS_BOT_LOGIN"
 """Set it when the workflows post with a GitHub App's token instead of `github.token`."""
 PAGE_SIZE = 100
-TIMEOUT_SECONDS = 30
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
-
-class GitHubError(GitopsError):
-    """GitHub refused or failed a call; `status` is the HTTP status (0: no answer)."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
+__all__ = ["GitHubClient", "GitHubError"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class GitHubClient:
     repository: str
     token: str
     bot_login: str = DEFAULT_BOT_LOGIN
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> GitHubClient:
@@ -66,51 +70,46 @@ class GitHubClient:
     # -- transport ---------------------------------------------------------------------------
 
     def call(
-        self, method: str, path: str, body: Any = None, query: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: Mapping[str, Any] | None = None,
+        *,
+        find_done: Callable[[], Any] | None = None,
     ) -> Any:
-        """One request to `/repos/<repository><path>`; the decoded JSON answer."""
-        data, _ = self._send(method, self._url(path, query), body)
+        """One request to `/repos/<repository><path>`; the decoded JSON answer.
+
+        `find_done` makes a POST or PUT safe to retry: after a failure that may have happened
+        after GitHub carried it out, it looks for the result and returns it (or None).
+        """
+        data, _ = send(self, method, self._url(path, query), body, find_done)
         return data
 
     def _url(self, path: str, query: Mapping[str, Any] | None) -> str:
         url = f"{self.api_url}/repos/{self.repository}{path}"
         return f"{url}?{urllib.parse.urlencode(query)}" if query else url
 
-    def _send(self, method: str, url: str, body: Any) -> tuple[Any, str]:
-        request = urllib.request.Request(
-            url,
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={
-                "Accept": "application/vnd.github+json",
-                "Authorization": f"Bearer {self.token}",
-                "Content-Type": "application/json",
-                "User-Agent": "gitops-fraud-detection",
-                "X-GitHub-Api-Version": "2022-11-28",
-            },
-        )
-        where = f"GitHub {method} {urllib.parse.urlsplit(url).path}"
-        try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-                raw = response.read()
-                link = response.headers.get("Link", "")
-        except urllib.error.HTTPError as error:
-            raise GitHubError(f"{where}: {error.code} {_message(error)}", error.code) from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-            reason = getattr(error, "reason", error)
-            raise GitHubError(f"{where}: no answer ({reason})", 0) from None
-        try:
-            return (json.loads(raw) if raw else None), link
-        except ValueError:
-            raise GitHubError(f"{where}: the answer is not JSON", 0) from None
-
     def paginate(self, path: str, query: Mapping[str, Any] | None = None) -> Iterator[dict]:
-        """Every item of a listing, following GitHub's `Link: <...>; rel="next"` headers."""
+        """Every item of a listing, following GitHub's `Link: <...>; rel="next"` headers.
+
+        A page that fails (after its retries) fails the whole listing, naming the page: a
+        caller never acts on a partial list as if it were complete.
+        """
         url: str | None = self._url(path, {**(query or {}), "per_page": PAGE_SIZE})
+        page = 1
         while url:
-            items, link = self._send("GET", url, None)
+            try:
+                items, link = send(self, "GET", url, None, None)
+            except GitHubError as error:
+                if page == 1:
+                    raise
+                raise GitHubError(f"{error} (page {page} of the listing)", error.status) from None
+            if not isinstance(items, list):
+                raise GitHubError(f"GitHub GET {path}: page {page} is not a list", 0)
             yield from items
             url = _next_link(link)
+            page += 1
 
     # -- comments on a pull request ----------------------------------------------------------
 
@@ -135,7 +134,13 @@ class GitHubClient:
         if existing:
             newest = existing[-1]
             return "updated", self.call("PATCH", f"/issues/comments/{newest['id']}", {"body": body})
-        return "created", self.call("POST", f"/issues/{number}/comments", {"body": body})
+
+        def posted() -> dict | None:
+            same = [c for c in self.bot_comments(number, marker) if c.get("body") == body]
+            return same[-1] if same else None
+
+        created = self.call("POST", f"/issues/{number}/comments", {"body": body}, find_done=posted)
+        return "created", created
 
     # -- pull requests ----------------------------------------------------------------------
 
@@ -149,37 +154,79 @@ class GitHubClient:
 
     def open_pull_request(
         self, branch: str, base: str, files: Mapping[str, str], title: str, body: str
-    ) -> dict:
-        """Commit `files` (path -> text) on a new branch from `base` and open a pull request."""
+    ) -> tuple[str, dict]:
+        """Commit `files` (path -> text) on `branch` from `base` and open a pull request.
+
+        Resumes a run that failed part-way: an existing branch is reused, a file already as
+        wanted is not committed again, and an open pull request of the branch is returned
+        as it is. Returns ("opened" | "already open", pull request).
+        """
         base_ref = self.call("GET", f"/git/ref/heads/{_quote(base)}")
+        self._ensure_branch(branch, base_ref["object"]["sha"])
+        for path, text in files.items():
+            self._put_file(branch, path, text, title)
+        head = f"{self.repository.split('/')[0]}:{branch}"
+
+        def open_pull() -> dict | None:
+            pulls = self.call("GET", "/pulls", query={"head": head, "base": base, "state": "open"})
+            return pulls[0] if pulls else None
+
+        existing = open_pull()
+        if existing is not None:
+            return "already open", existing
+        created = self.call(
+            "POST",
+            "/pulls",
+            {"title": title, "head": branch, "base": base, "body": body},
+            find_done=open_pull,
+        )
+        return "opened", created
+
+    def _ensure_branch(self, branch: str, sha: str) -> None:
+        def created() -> dict | None:
+            try:
+                return self.call("GET", f"/git/ref/heads/{_quote(branch)}")
+            except GitHubError as error:
+                if error.status == 404:
+                    return None
+                raise
+
         try:
             self.call(
-                "POST",
-                "/git/refs",
-                {"ref": f"refs/heads/{branch}", "sha": base_ref["object"]["sha"]},
+                "POST", "/git/refs", {"ref": f"refs/heads/{branch}", "sha": sha}, find_done=created
             )
         except GitHubError as error:
-            if error.status == 422:
-                raise GitopsError(
-                    f"branch {branch} already exists: merge or close its pull request and delete"
-                    " the branch, then promote again"
-                ) from None
+            if error.status != 422 or created() is None:
+                raise
+            # The branch is there from an earlier run that failed later on: carry on with it.
+
+    def _file(self, path: str, branch: str) -> dict | None:
+        """The file's contents entry on `branch`, None when the file is not there."""
+        try:
+            return self.call("GET", f"/contents/{_quote(path)}", query={"ref": branch})
+        except GitHubError as error:
+            if error.status == 404:
+                return None
             raise
-        for path, text in files.items():
-            current = self.call("GET", f"/contents/{_quote(path)}", query={"ref": branch})
-            self.call(
-                "PUT",
-                f"/contents/{_quote(path)}",
-                {
-                    "message": title,
-                    "content": base64.b64encode(text.encode()).decode(),
-                    "sha": current["sha"],
-                    "branch": branch,
-                },
-            )
-        return self.call(
-            "POST", "/pulls", {"title": title, "head": branch, "base": base, "body": body}
-        )
+
+    def _put_file(self, branch: str, path: str, text: str, message: str) -> None:
+        wanted = blob_sha(text.encode())
+        current = self._file(path, branch)
+        if current is not None and current.get("sha") == wanted:
+            return
+
+        def written() -> dict | None:
+            now = self._file(path, branch)
+            return now if now is not None and now.get("sha") == wanted else None
+
+        change = {
+            "message": message,
+            "content": base64.b64encode(text.encode()).decode(),
+            "branch": branch,
+        }
+        if current is not None:
+            change["sha"] = current["sha"]  # a file new on the base branch is created without one
+        self.call("PUT", f"/contents/{_quote(path)}", change, find_done=written)
 
     # -- issues the pipeline keeps open while something is wrong ----------------------------
 
@@ -190,15 +237,7 @@ class GitHubClient:
 
         Returns what happened ("opened", "updated", "closed", "none") and the issue.
         """
-        # Found by the bot and the marker only: a label can be renamed or fail to be created.
-        query = {"state": "open", "creator": self.bot_login}
-        found = [
-            issue
-            for issue in self.paginate("/issues", query)
-            if "pull_request" not in issue
-            and self.is_bot(issue)
-            and marker in (issue.get("body") or "")
-        ]
+        found = self._marked_issues(marker)
         if body is None:
             for issue in found:
                 self.call("PATCH", f"/issues/{issue['number']}", {"state": "closed"})
@@ -208,15 +247,30 @@ class GitHubClient:
             issue = found[0]
             self.call("PATCH", f"/issues/{issue['number']}", {"title": title, "body": text})
             return "updated", issue
-        issue = self.call("POST", "/issues", {"title": title, "body": text, "labels": list(labels)})
+
+        def opened() -> dict | None:
+            again = self._marked_issues(marker)
+            return again[0] if again else None
+
+        issue = self.call(
+            "POST",
+            "/issues",
+            {"title": title, "body": text, "labels": list(labels)},
+            find_done=opened,
+        )
         return "opened", issue
 
-
-def _message(error: urllib.error.HTTPError) -> str:
-    try:
-        return str(json.loads(error.read()).get("message", error.reason))
-    except (ValueError, AttributeError):
-        return str(error.reason)
+    def _marked_issues(self, marker: str) -> list[dict]:
+        """Open issues carrying `marker`, written by the bot (found by these only: a label can
+        be renamed or fail to be created)."""
+        query = {"state": "open", "creator": self.bot_login}
+        return [
+            issue
+            for issue in self.paginate("/issues", query)
+            if "pull_request" not in issue
+            and self.is_bot(issue)
+            and marker in (issue.get("body") or "")
+        ]
 
 
 def _next_link(link: str) -> str | None:

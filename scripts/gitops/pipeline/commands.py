@@ -27,6 +27,8 @@ def plan(args: argparse.Namespace) -> None:
     from gitops.terraform.plan_json import load_plan
 
     config = one_config(args.environment)
+    # The summary belongs to the plan pair: a failed plan must not leave the last one's summary.
+    (args.outdir / "stacks" / config.stack_name / PLAN_SUMMARY).unlink(missing_ok=True)
     _, stack_dir, result = planned(config, args.outdir, args.no_synth)
     environment_plan = EnvironmentPlan.from_plan(config.name, load_plan(result.json_file))
     summary_file = write_atomically(
@@ -136,11 +138,11 @@ def promote(args: argparse.Namespace) -> None:
     if args.pr_body_file:
         write_atomically(args.pr_body_file, result.pr_body())
     if client is not None:
-        pull = client.open_pull_request(
+        action, pull = client.open_pull_request(
             result.branch_name(),
             args.base or os.environ.get("GITHUB_REF_NAME") or "main",
             {promotion.repository_path(result.target_path): result.target_path.read_text()},
             result.pr_title(),
             result.pr_body(),
         )
-        print(f"pull request #{pull['number']} opened: {pull.get('html_url', '')}")
+        print(f"pull request #{pull['number']} {action}: {pull.get('html_url', '')}")

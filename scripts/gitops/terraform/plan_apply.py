@@ -71,30 +71,40 @@ def count_actions(plan: Mapping) -> dict[str, int]:
 
 
 def plan(runner: TerraformRunner, stack_dir: Path, *, destroy: bool = False) -> PlanResult:
-    """`terraform plan -out` and `show -json`; both files are written whole or not at all."""
+    """`terraform plan -out` and `show -json`, kept as one pair: both files or neither.
+
+    The previous pair is removed before Terraform runs, so a failed or interrupted plan leaves
+    no plan at all rather than an old one that looks current. The JSON moves into place before
+    the binary plan: cut off between the two renames, there is a JSON and no plan file to
+    apply, never a plan file beside a JSON (and fingerprint) that describes another plan.
+    """
     plan_file, json_file = stack_dir / PLAN_FILE, stack_dir / PLAN_JSON
     partial = stack_dir / f"{PLAN_FILE}.partial"
+    temporary = json_file.with_suffix(".json.tmp")
+    for stale in (json_file, plan_file, partial, temporary):
+        stale.unlink(missing_ok=True)
     args = ["plan", "-input=false", "-no-color", "-lock-timeout=0s", "-detailed-exitcode",
             f"-out={partial.name}"] + (["-destroy"] if destroy else [])  # fmt: skip
-    result = runner.run(args, stack_dir)
-    if result.returncode not in (0, 2):
-        failed = _failed_checks(runner, stack_dir, partial)
-        partial.unlink(missing_ok=True)
-        error = _fail(stack_dir.name, "plan", result.stdout + result.stderr)
-        if failed and not isinstance(error, StateLocked):
-            error = GitopsError(f"{error} ({failed})")
-        raise error
-    shown = runner.run(["show", "-json", "-no-color", partial.name], stack_dir)
-    if shown.returncode != 0:
-        partial.unlink(missing_ok=True)
-        raise _fail(stack_dir.name, "show", shown.stdout + shown.stderr)
-    temporary = json_file.with_suffix(".json.tmp")
-    temporary.write_text(shown.stdout)
-    os.replace(partial, plan_file)
-    os.replace(temporary, json_file)
-    return PlanResult(
-        plan_file, json_file, result.returncode == 2, count_actions(json.loads(shown.stdout))
-    )
+    try:
+        result = runner.run(args, stack_dir)
+        if result.returncode not in (0, 2):
+            failed = _failed_checks(runner, stack_dir, partial)
+            error = _fail(stack_dir.name, "plan", result.stdout + result.stderr)
+            if failed and not isinstance(error, StateLocked):
+                error = GitopsError(f"{error} ({failed})")
+            raise error
+        shown = runner.run(["show", "-json", "-no-color", partial.name], stack_dir)
+        if shown.returncode != 0:
+            raise _fail(stack_dir.name, "show", shown.stdout + shown.stderr)
+        action_counts = count_actions(json.loads(shown.stdout))
+        temporary.write_text(shown.stdout)
+        os.replace(temporary, json_file)
+        os.replace(partial, plan_file)
+    except BaseException:
+        for leftover in (json_file, plan_file, partial, temporary):
+            leftover.unlink(missing_ok=True)
+        raise
+    return PlanResult(plan_file, json_file, result.returncode == 2, action_counts)
 
 
 def _failed_checks(runner: TerraformRunner, stack_dir: Path, partial: Path) -> str:

@@ -87,3 +87,35 @@ class Reply:
     status: int
     payload: Any
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    """Sent instead of the JSON of `payload` when set (a proxy's HTML page, a cut-off body)."""
+
+
+@dataclass
+class Fault:
+    """A failure injected into matching requests, as GitHub or a proxy in front of it fails.
+
+    `after_handling`: the request is carried out first and only the answer is lost, as when a
+    gateway times out on a POST that GitHub completed.
+    """
+
+    method: str
+    path_prefix: str
+    status: int
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    query: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+    after_handling: bool = False
+
+    def matches(self, method: str, path: str, query: dict[str, str]) -> bool:
+        return (
+            self.times > 0
+            and self.method == method
+            and path.startswith(self.path_prefix)
+            and all(query.get(name) == value for name, value in self.query.items())
+        )
+
+    def reply(self) -> Reply:
+        return Reply(self.status, {"message": self.message}, dict(self.headers), self.raw)

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from gitops.github.standin.records import ApiError, Call, RecordedRequest, Reply
+from gitops.github.standin.records import ApiError, Call, Fault, RecordedRequest, Reply
 from gitops.github.standin.repository import Repository
 from gitops.github.standin.request_fields import bearer_token, parse_json
 from gitops.github.standin.routes import ROUTES
@@ -40,7 +40,7 @@ class GitHubStandIn:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._requests: list[RecordedRequest] = []
-        self._failures: list[tuple[str, str, int, str]] = []
+        self._faults: list[Fault] = []
         self._repo = Repository(repository, self.bot, default_branch, self._api_url)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -152,9 +152,26 @@ class GitHubStandIn:
                 self._repo.pull_json(i) for i in self._repo.issues.values() if i.pull is not None
             ]
 
-    def fail_next(self, method: str, path_prefix: str, status: int, message: str) -> None:
+    def fail_next(
+        self,
+        method: str,
+        path_prefix: str,
+        status: int,
+        message: str = "",
+        *,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        query: dict[str, str] | None = None,
+        times: int = 1,
+        after_handling: bool = False,
+    ) -> None:
+        """Answer the next `times` matching requests with `status` (and `headers`, or `raw`
+        bytes instead of JSON); with `after_handling`, carry each out first, then fail it."""
         with self._lock:
-            self._failures.append((method.upper(), path_prefix, status, message))
+            self._faults.append(
+                Fault(method.upper(), path_prefix, status, message, dict(headers or {}), raw,
+                      dict(query or {}), times, after_handling)
+            )  # fmt: skip
 
     # --- HTTP dispatch ---------------------------------------------------------------------
 
@@ -169,19 +186,24 @@ class GitHubStandIn:
             try:
                 if token != self.token:
                     raise ApiError(401, "Bad credentials")
-                self._raise_injected_failure(method, path)
+                fault = self._take_fault(method, path, query)
+                if fault is not None and not fault.after_handling:
+                    return fault.reply()
                 if not body_is_json:
                     raise ApiError(400, "Problems parsing JSON")
-                return self._route(method, path, query, body)
+                reply = self._route(method, path, query, body)
+                return reply if fault is None else fault.reply()
             except ApiError as error:
                 return Reply(error.status, {"message": error.message})
 
-    def _raise_injected_failure(self, method: str, path: str) -> None:
-        for failure in self._failures:
-            failure_method, prefix, status, message = failure
-            if failure_method == method and path.startswith(prefix):
-                self._failures.remove(failure)
-                raise ApiError(status, message)
+    def _take_fault(self, method: str, path: str, query: dict[str, str]) -> Fault | None:
+        for fault in self._faults:
+            if fault.matches(method, path, query):
+                fault.times -= 1
+                if fault.times == 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
 
     def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> Reply:
         repo = _REPO_PATH.fullmatch(path)
@@ -217,9 +239,10 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         authorization = self.headers.get("Authorization")
         reply = self.server.standin.respond(self.command, self.path, authorization, raw)
-        data = json.dumps(reply.payload).encode()
+        data = json.dumps(reply.payload).encode() if reply.raw is None else reply.raw
         self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        kind = "application/json; charset=utf-8" if reply.raw is None else "text/html"
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         for name, value in reply.headers.items():
             self.send_header(name, value)
