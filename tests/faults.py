@@ -34,3 +34,22 @@ def terraform_failing_at(directory: Path, subcommand: str, *, after: int = 0) ->
     )
     wrapper.chmod(0o755)
     return wrapper
+
+
+def terraform_printing_garbage_at(directory: Path, subcommand: str) -> Path:
+    """A `terraform` script in `directory` whose `subcommand` succeeds but prints no JSON (a
+    truncated pipe, a wrapper that logs to stdout); every other call runs the real binary."""
+    real = shutil.which("terraform")
+    assert real, "terraform must be on PATH for the fault wrapper"
+    directory.mkdir(parents=True, exist_ok=True)
+    wrapper = directory / "terraform"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "{subcommand}" ]; then\n'
+        '  echo \'{"format_version": "1.2", "resource_\'\n'
+        "  exit 0\n"
+        "fi\n"
+        f'exec "{real}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper

@@ -1,9 +1,10 @@
 """`gitops local up|down` end to end: the whole stack in the emulator with the real provider.
 
 One deployment for the module (about two minutes), then: resources read back with boto3, a
-second `up` that applies nothing, two concurrent applies of which the lock refuses one, the
-plan comment and fingerprint on real plans of the deployed stack (no changes, destroy all),
-and a `down` that leaves no resource and no process.
+second `up` that applies nothing, the plan comment and fingerprint on real plans of the
+deployed stack (no changes, destroy all), and a `down` that leaves no resource and no process.
+The state lock between two applies is proven on a small stack of its own
+(`test_state_lock.py`), where the first apply really holds the lock.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -102,24 +102,6 @@ def test_second_up_applies_nothing(deployed, outdir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "plan: no changes" in result.stdout
     assert "applied" not in result.stdout and "Apply complete" not in result.stdout
-
-
-def test_concurrent_applies_one_is_refused_by_the_lock(deployed, outdir: Path, tmp_path) -> None:
-    # Two checkouts' worth of output folders, one state: the DynamoDB lock decides.
-    folders = [tmp_path / "a", tmp_path / "b"]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda folder: gitops("apply", "local", outdir=folder), folders))
-    codes = sorted(result.returncode for result in results)
-    assert codes == [0, 1], [r.stderr for r in results]
-    refused = next(result for result in results if result.returncode == 1)
-    assert refused.stderr.startswith("gitops apply: error: state-locked: fraud-detection-local is")
-    assert "wait for it to finish, then re-run" in refused.stderr
-    status = subprocess.run(
-        [GITOPS, "local", "status"], capture_output=True, text=True, timeout=120
-    )
-    assert "fraud-detection-local: 110 resources in state" in status.stdout
-    replan = gitops("plan", "local", outdir=outdir)
-    assert replan.returncode == 0 and "fraud-detection-local: no changes" in replan.stdout
 
 
 def test_comment_and_fingerprint_on_the_emulators_real_plans(deployed, outdir: Path) -> None:

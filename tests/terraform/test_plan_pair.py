@@ -19,7 +19,7 @@ from gitops.terraform.plan_fingerprint import fingerprint
 from gitops.terraform.plan_json import load_plan
 from gitops.terraform.runner import TerraformRunner
 
-from tests.faults import FAULT_MESSAGE, terraform_failing_at
+from tests.faults import FAULT_MESSAGE, terraform_failing_at, terraform_printing_garbage_at
 
 CODE = 'resource "terraform_data" "service" {{ input = "{value}" }}\n'
 
@@ -53,6 +53,19 @@ def test_a_plan_failing_part_way_leaves_neither_file(stack, tmp_path, subcommand
         plan_apply.plan(faulty, directory)
     left = sorted(p.name for p in directory.iterdir() if p.name.startswith("plan"))
     assert left == [], "a failed plan must not leave the previous plan looking current"
+
+
+def test_a_show_that_prints_no_json_is_one_line_and_leaves_neither_file(stack, tmp_path) -> None:
+    runner, directory = stack
+    faulty = dataclasses.replace(
+        runner, binary=terraform_printing_garbage_at(tmp_path / "bin", "show")
+    )
+    with pytest.raises(GitopsError) as failed:
+        plan_apply.plan(faulty, directory)
+    message = str(failed.value)
+    assert message.startswith("stack: terraform show printed no JSON (")
+    assert "\n" not in message and "re-run" in message
+    assert sorted(p.name for p in directory.iterdir() if p.name.startswith("plan")) == []
 
 
 def test_the_fingerprint_describes_the_plan_file_beside_it(stack) -> None:

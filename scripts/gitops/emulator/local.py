@@ -68,7 +68,15 @@ def up(synthesize: Synthesize, outdir: Path, port: int | None = None) -> dict[st
             plan_apply.apply(runner, stack_dir, planned.plan_file)
             _step("applied", started)
         values = plan_apply.outputs(runner, stack_dir)
-    except BaseException:
+    except BaseException as error:
+        if not emulator.is_ours(state):
+            # The emulator died under the deploy: that, not the connection errors it caused,
+            # is what failed. Its state goes quietly; the log says why it died.
+            emulator.state_file().unlink(missing_ok=True)
+            raise GitopsError(
+                f"the emulator (pid {state.pid}) stopped during the deploy; see"
+                f" {state.log_file}, then run `gitops local up` again"
+            ) from error
         if not already_running:
             emulator.stop()
         raise

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gitops.errors import GitopsError
 from gitops.terraform.plan_json import check_results, counts, describe_counts, resource_changes
@@ -49,14 +50,33 @@ Planned = tuple[TerraformRunner, Path, PlanResult]
 
 def _fail(stack: str, action: str, output: str) -> GitopsError:
     if LOCK_ERROR in output:
-        who = re.search(r"Who:\s+(.+)", output)
-        lock_id = re.search(r"ID:\s+(\S+)", output)
+        # Terraform's "Lock Info:" block, one field a line; anchored, because the DynamoDB
+        # error above it carries a "RequestID:" that is not the lock's ID.
+        who = re.search(r"^\s*Who:\s+(.+)$", output, re.M)
+        lock_id = re.search(r"^\s*ID:\s+(\S+)$", output, re.M)
+        operation = re.search(r"^\s*Operation:\s+OperationType(\w+)$", output, re.M)
         holder = who.group(1).strip() if who else "another run"
+        doing = f"{operation.group(1).lower()}, " if operation else ""
         return StateLocked(
             f"state-locked: {stack} is being changed by {holder}"
-            f" (lock {lock_id.group(1) if lock_id else '?'}); wait for it to finish, then re-run"
+            f" ({doing}lock {lock_id.group(1) if lock_id else '?'});"
+            " wait for it to finish, then re-run"
         )
     return GitopsError(f"{stack}: terraform {action} failed: {last_error_line(output)}")
+
+
+def _json_of(stack: str, action: str, text: str) -> dict[str, Any]:
+    """Terraform's JSON output, or one line saying it was not JSON (never a traceback)."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise GitopsError(
+            f"{stack}: terraform {action} printed no JSON ({error.msg} at line {error.lineno});"
+            " re-run, and report it if it happens again"
+        ) from None
+    if not isinstance(document, dict):
+        raise GitopsError(f"{stack}: terraform {action} printed JSON that is not an object; re-run")
+    return document
 
 
 def init(runner: TerraformRunner, stack_dir: Path) -> None:
@@ -96,7 +116,7 @@ def plan(runner: TerraformRunner, stack_dir: Path, *, destroy: bool = False) -> 
         shown = runner.run(["show", "-json", "-no-color", partial.name], stack_dir)
         if shown.returncode != 0:
             raise _fail(stack_dir.name, "show", shown.stdout + shown.stderr)
-        action_counts = count_actions(json.loads(shown.stdout))
+        action_counts = count_actions(_json_of(stack_dir.name, "show", shown.stdout))
         temporary.write_text(shown.stdout)
         os.replace(temporary, json_file)
         os.replace(partial, plan_file)
@@ -160,5 +180,5 @@ def outputs(runner: TerraformRunner, stack_dir: Path) -> dict[str, object]:
         raise _fail(stack_dir.name, "output", result.stdout + result.stderr)
     return {
         name: "(sensitive)" if body.get("sensitive") else body["value"]
-        for name, body in json.loads(result.stdout).items()
+        for name, body in _json_of(stack_dir.name, "output", result.stdout).items()
     }
