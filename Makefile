@@ -68,8 +68,8 @@ test-fast: install ## pytest without the tests marked slow
 rehearse: install ## offline PR -> merge -> refused late change -> promote, emulator + GitHub stand-in
 	$(RUN) python -m gitops.pipeline.rehearse
 
-bench: install ## synth time of all environments vs the eager provider import, and their ratio
-	$(RUN) python -m gitops.bench
+bench: install ## synth ratio, 20,000-change comment, and local deploy/no-op/destroy times
+	$(RUN) python -m gitops.bench --local
 
 clean: ## remove generated output (keeps .venv); stop the emulator first with make local-down
 	rm -rf cdktf.out reports .gitops .pytest_cache .ruff_cache

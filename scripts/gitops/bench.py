@@ -1,5 +1,6 @@
 """`make bench`: synthesis speed against the eager provider import, measured in the same run,
-and the PR comment rendered from a 20,000-change plan (size and time).
+the PR comment rendered from a 20,000-change plan (size and time), and with `--local` the
+three `make local` figures: a first deploy, a second (no-op) one, and the teardown.
 
 Each figure is the wall time of a fresh Python process, as a person or CI pays it: interpreter
 start, jsii runtime start and, for synthesis, writing all four stacks. Prints figures only; it
@@ -15,7 +16,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
+from gitops.paths import WORK_DIR_VARIABLE
 from gitops.pipeline.plan_comment import GITHUB_COMMENT_LIMIT
 
 SYNTH_ALL = (
@@ -67,9 +70,47 @@ def median_of(repeat: int, code: str, *args: str) -> float:
     return statistics.median(time_process(code, *args) for _ in range(repeat))
 
 
+LOCAL_STEPS = (
+    ("local deploy (emulator start, bootstrap, synth, init, plan, apply)", "up"),
+    ("local no-op (synth, plan against the emulator, nothing applied)", "up"),
+    ("local destroy (synth, destroy, emulator stop)", "down"),
+)
+
+
+def time_local(repeat: int) -> list[tuple[str, float]]:
+    """Wall time of `gitops local up`, `up` again and `down`, each the median of `repeat`
+    rounds, in a throwaway work folder: never the developer's own emulator or stack."""
+    gitops = str(Path(sys.executable).with_name("gitops"))
+    rounds: list[list[float]] = [[] for _ in LOCAL_STEPS]
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="bench-local-") as scratch:
+            env = {**os.environ, WORK_DIR_VARIABLE: str(Path(scratch) / "work")}
+            outdir = str(Path(scratch) / "out")
+            try:
+                for times, (_, action) in zip(rounds, LOCAL_STEPS, strict=True):
+                    started = time.perf_counter()
+                    done = subprocess.run([gitops, "local", action, "--outdir", outdir],
+                                          env=env, capture_output=True, text=True)  # fmt: skip
+                    times.append(time.perf_counter() - started)
+                    if done.returncode != 0:
+                        raise SystemExit(f"gitops local {action} failed: {done.stderr.strip()}")
+            finally:  # a failed round must not leave its emulator running
+                subprocess.run([gitops, "local", "down", "--outdir", outdir], env=env,
+                               capture_output=True, check=False)  # fmt: skip
+    return [
+        (label, statistics.median(times))
+        for (label, _), times in zip(LOCAL_STEPS, rounds, strict=True)
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gitops.bench", description=__doc__)
     parser.add_argument("--repeat", type=int, default=1, help="runs per figure; the median counts")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="also time `gitops local up`, a no-op `up` and `down` (about 3 minutes a round)",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -92,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         f"PR comment of a {LARGE_PLAN_CHANGES:,}-change plan: {seconds:6.2f} s, {size:,} characters"
         f"   ({in_time} {COMMENT_SECONDS_TARGET:.0f} s; {fits} GitHub's {GITHUB_COMMENT_LIMIT:,})"
     )
+    if args.local:
+        for label, seconds in time_local(args.repeat):
+            print(f"{label + ':':69} {seconds:6.1f} s   (median of {args.repeat})", flush=True)
     return 0
 
 

@@ -102,6 +102,10 @@ def test_second_up_applies_nothing(deployed, outdir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "plan: no changes" in result.stdout
     assert "applied" not in result.stdout and "Apply complete" not in result.stdout
+    # Same backend, providers and binary as the first run: init is not paid again, and the
+    # outputs still come (read from the state, not from another terraform process).
+    assert "terraform init skipped: backend and providers unchanged" in result.stdout
+    assert "ecs_cluster_name = fraud-cluster-local" in result.stdout
 
 
 def test_comment_and_fingerprint_on_the_emulators_real_plans(deployed, outdir: Path) -> None:

@@ -1,5 +1,10 @@
 """Each operation gitops.emulator.moto_compat adds, against the live emulator: if a moto upgrade
-breaks one of them (or makes one unnecessary), a test here says which."""
+breaks one of them (or makes one unnecessary), a test here says which.
+
+The last tests pin what `make local`'s speed rests on: the emulator reports the settled state
+(active, available, gone, as written) at the first read after a change. The provider's own
+fixed waits before that first read are what remains (see the note in gitops.emulator.moto_compat).
+"""
 
 from __future__ import annotations
 
@@ -164,3 +169,88 @@ def test_cancel_rotation_of_a_managed_rotation_secret(aws) -> None:
     assert described["RotationEnabled"] is True and not described.get("RotationLambdaARN")
     assert secrets.cancel_rotate_secret(SecretId=arn)["ARN"] == arn
     assert secrets.describe_secret(SecretId=arn)["RotationEnabled"] is False
+
+
+# --- settled at the first read ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_zones(aws):
+    """A VPC with a subnet in each of two zones, as a load balancer needs."""
+    ec2 = aws("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.98.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.98.{i}.0/24", AvailabilityZone=zone)["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in enumerate(("us-east-1a", "us-east-1b"))
+    ]
+    return {"vpc": vpc, "subnets": subnets}
+
+
+def test_load_balancer_is_active_at_the_first_describe(aws, two_zones) -> None:
+    elbv2 = aws("elbv2")
+    arn = elbv2.create_load_balancer(Name="compat-settled", Subnets=two_zones["subnets"])[
+        "LoadBalancers"
+    ][0]["LoadBalancerArn"]
+    (balancer,) = elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]
+    assert balancer["State"]["Code"] == "active"
+    elbv2.modify_load_balancer_attributes(
+        LoadBalancerArn=arn, Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": "30"}]
+    )
+    (balancer,) = elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]
+    assert balancer["State"]["Code"] == "active"
+
+
+def test_lifecycle_configuration_reads_back_as_written_at_once(aws) -> None:
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="compat-lifecycle")
+    rule = {
+        "ID": "expire-logs", "Filter": {"Prefix": ""}, "Status": "Enabled",
+        "Expiration": {"Days": 90}, "NoncurrentVersionExpiration": {"NoncurrentDays": 90},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+    }  # fmt: skip
+    s3.put_bucket_lifecycle_configuration(
+        Bucket="compat-lifecycle",
+        LifecycleConfiguration={"Rules": [rule]},
+        TransitionDefaultMinimumObjectSize="all_storage_classes_128K",
+    )
+    read = s3.get_bucket_lifecycle_configuration(Bucket="compat-lifecycle")
+    assert read["Rules"] == [rule]
+    assert read["TransitionDefaultMinimumObjectSize"] == "all_storage_classes_128K"
+
+
+def test_aurora_is_available_at_once_and_gone_at_once(aws) -> None:
+    rds = aws("rds")
+    rds.create_db_cluster(
+        DBClusterIdentifier="compat-settled", Engine="aurora-postgresql", EngineVersion="16.4",
+        MasterUsername="admin_user", ManageMasterUserPassword=True,
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4.0},
+    )  # fmt: skip
+    rds.create_db_instance(
+        DBInstanceIdentifier="compat-settled-1", DBClusterIdentifier="compat-settled",
+        Engine="aurora-postgresql", DBInstanceClass="db.serverless",
+    )  # fmt: skip
+    (cluster,) = rds.describe_db_clusters(DBClusterIdentifier="compat-settled")["DBClusters"]
+    (instance,) = rds.describe_db_instances(DBInstanceIdentifier="compat-settled-1")["DBInstances"]
+    assert (cluster["Status"], instance["DBInstanceStatus"]) == ("available", "available")
+
+    rds.delete_db_instance(DBInstanceIdentifier="compat-settled-1", SkipFinalSnapshot=True)
+    with pytest.raises(ClientError, match="DBInstanceNotFound"):
+        rds.describe_db_instances(DBInstanceIdentifier="compat-settled-1")
+    rds.delete_db_cluster(DBClusterIdentifier="compat-settled", SkipFinalSnapshot=True)
+    with pytest.raises(ClientError, match="DBClusterNotFound"):
+        rds.describe_db_clusters(DBClusterIdentifier="compat-settled")
+
+
+def test_nat_gateway_is_available_at_once_and_deleted_at_once(aws, two_zones) -> None:
+    ec2 = aws("ec2")
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=two_zones["subnets"][0], AllocationId=allocation)[
+        "NatGateway"
+    ]["NatGatewayId"]
+    (read,) = ec2.describe_nat_gateways(NatGatewayIds=[nat])["NatGateways"]
+    assert read["State"] == "available"
+    ec2.delete_nat_gateway(NatGatewayId=nat)
+    (read,) = ec2.describe_nat_gateways(NatGatewayIds=[nat])["NatGateways"]
+    assert read["State"] == "deleted"

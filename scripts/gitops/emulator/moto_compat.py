@@ -24,6 +24,16 @@ these operations against a live server so an upgrade that breaks them fails loud
   object request. The emulator serves only HTTPS (gitops.emulator.server), so that statement can
   never match there; it is left out when moto evaluates a bucket policy.
 
+Not patched, because moto already answers the settled state at the first read (tests pin it):
+the load balancer is `active`, Aurora clusters and instances `available` and, once deleted,
+gone, NAT gateways `deleted`, lifecycle rules read back as written. What `make local` still
+waits on is fixed in provider 5.100.0 itself and no emulator answer or `timeouts` block can
+shorten it (a timeout below the delay only fails): `aws_lb` sleeps 30 s before its first
+read, twice (after create and after setting attributes); `aws_s3_bucket_lifecycle_configuration`
+sleeps 10 s, then wants 10 equal reads 5 s apart (55 s); Aurora cluster and instance sleep 30 s
+on create and on delete; VPC attributes, ECS clusters and NAT deletion 10 s; each KMS key
+reads rotation, policy and tags 5 times in a row. The stack sets no `timeouts`.
+
 Each missing operation is added to moto's own response class (and, for X-Ray, its URL table)
 before moto's server starts; state lives in this process, like moto's own.
 Run: `python -m gitops.emulator.moto_compat --port 4566 [--ssl-cert C --ssl-key K]`.
