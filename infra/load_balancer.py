@@ -124,7 +124,7 @@ class LoadBalancer(Construct):
             for color in ("blue", "green")
         }
         self.active_target_group = self.target_groups[props.active_color]
-        certificate = DataAwsAcmCertificate(
+        self.certificate = certificate = DataAwsAcmCertificate(
             self, "certificate", domain=props.domain_name, statuses=["ISSUED"], most_recent=True
         )
         self.https_listener = LbListener(

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
+    CloudwatchMetricAlarm,
+    CloudwatchMetricAlarmMetricQuery,
+    CloudwatchMetricAlarmMetricQueryMetric,
+)
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
@@ -26,14 +30,16 @@ class MonitoringProps:
     api_name: str
     api_stage: str
     load_balancer_arn_suffix: str
-    target_group_arn_suffix: str
-    """The active target group: its healthy hosts are the healthy ECS tasks."""
+    target_group_arn_suffixes: tuple[str, str]
+    """Blue and green: the healthy ECS tasks are the healthy hosts of both together, since
+    CodeDeploy moves the tasks from one to the other with every release."""
     cluster_name: str
     service_name: str
     db_cluster_identifier: str
     api_latency_ms: int
     min_healthy_tasks: int
     max_db_connections: int
+    max_target_5xx_per_minute: int
     notification_email: str | None = None
     """Left out, the topic has no subscriber (subscribe on-call tooling outside the stack)."""
 
@@ -67,19 +73,17 @@ class Monitoring(Construct):
                 comparison="GreaterThanThreshold",
                 threshold=props.api_latency_ms,
             ),
-            "healthy-tasks": self._alarm(
-                "healthy-tasks",
-                f"Fewer than {props.min_healthy_tasks} healthy API task(s)",
+            "healthy-tasks": self._healthy_tasks_alarm(props),
+            "target-5xx": self._alarm(
+                "target-5xx",
+                f"API tasks answered more than {props.max_target_5xx_per_minute} 5xx in a minute",
                 namespace="AWS/ApplicationELB",
-                metric="HealthyHostCount",
-                dimensions={
-                    "TargetGroup": props.target_group_arn_suffix,
-                    "LoadBalancer": props.load_balancer_arn_suffix,
-                },
-                statistic="Minimum",
-                comparison="LessThanThreshold",
-                threshold=props.min_healthy_tasks,
-                missing="breaching",
+                metric="HTTPCode_Target_5XX_Count",
+                dimensions={"LoadBalancer": props.load_balancer_arn_suffix},
+                statistic="Sum",
+                comparison="GreaterThanThreshold",
+                threshold=props.max_target_5xx_per_minute,
+                evaluation_periods=1,
             ),
             "db-connections": self._alarm(
                 "db-connections",
@@ -115,6 +119,7 @@ class Monitoring(Construct):
         comparison: str,
         threshold: float,
         missing: str = "notBreaching",
+        evaluation_periods: int = EVALUATION_PERIODS,
     ) -> CloudwatchMetricAlarm:
         return CloudwatchMetricAlarm(
             self,
@@ -126,10 +131,53 @@ class Monitoring(Construct):
             dimensions=dimensions,
             statistic=statistic,
             period=PERIOD_SECONDS,
-            evaluation_periods=EVALUATION_PERIODS,
+            evaluation_periods=evaluation_periods,
             comparison_operator=comparison,
             threshold=threshold,
             treat_missing_data=missing,
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+        )
+
+    def _healthy_tasks_alarm(self, props: MonitoringProps) -> CloudwatchMetricAlarm:
+        """Healthy hosts of blue and green summed: right whichever group serves the release."""
+        key = "healthy-tasks"
+        queries = [
+            CloudwatchMetricAlarmMetricQuery(
+                id=f"{color}",
+                metric=CloudwatchMetricAlarmMetricQueryMetric(
+                    namespace="AWS/ApplicationELB",
+                    metric_name="HealthyHostCount",
+                    dimensions={
+                        "TargetGroup": suffix,
+                        "LoadBalancer": props.load_balancer_arn_suffix,
+                    },
+                    period=PERIOD_SECONDS,
+                    stat="Minimum",
+                ),
+            )
+            for color, suffix in zip(
+                ("blue", "green"), props.target_group_arn_suffixes, strict=True
+            )
+        ]
+        queries.append(
+            CloudwatchMetricAlarmMetricQuery(
+                id="healthy",
+                expression="FILL(blue, 0) + FILL(green, 0)",
+                label="Healthy API tasks",
+                return_data=True,
+            )
+        )
+        return CloudwatchMetricAlarm(
+            self,
+            key,
+            alarm_name=self._naming.name(key),
+            alarm_description=f"Fewer than {props.min_healthy_tasks} healthy API task(s)",
+            metric_query=queries,
+            evaluation_periods=EVALUATION_PERIODS,
+            comparison_operator="LessThanThreshold",
+            threshold=props.min_healthy_tasks,
+            treat_missing_data="breaching",
             alarm_actions=[self.topic.arn],
             ok_actions=[self.topic.arn],
         )

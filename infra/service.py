@@ -104,7 +104,7 @@ class FargateService(Construct):
             setting=[EcsClusterSetting(name="containerInsights", value="enabled")],
             tags=naming.tags("cluster"),
         )
-        roles = TaskRoles(
+        self.roles = roles = TaskRoles(
             self,
             "roles",
             TaskRolesProps(

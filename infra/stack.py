@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.provider import (
 from constructs import Construct
 
 from infra.api import Api, ApiProps
+from infra.blue_green import BlueGreen, BlueGreenProps
 from infra.config import EnvironmentConfig
 from infra.database import Database, DatabaseProps
 from infra.encryption import EncryptionKeys, EncryptionProps
@@ -28,8 +29,9 @@ from infra.waf import Waf, WafProps
 REQUIRED_TERRAFORM = ">= 1.11, < 2.0"
 
 EMULATED_SERVICES: tuple[str, ...] = (
-    "acm", "apigateway", "appautoscaling", "cloudwatch", "dynamodb", "ec2", "ecr", "ecs", "elbv2",
-    "iam", "kms", "logs", "rds", "s3", "secretsmanager", "sns", "sts", "wafv2", "xray",
+    "acm", "apigateway", "appautoscaling", "cloudwatch", "codedeploy", "dynamodb", "ec2", "ecr",
+    "ecs", "elbv2", "iam", "kms", "logs", "rds", "s3", "secretsmanager", "sns", "sts", "wafv2",
+    "xray",
 )  # fmt: skip
 """Services whose endpoint points at the emulator in the `local` environment."""
 
@@ -197,14 +199,51 @@ class FraudDetectionStack(TerraformStack):
                 api_name=api.rest_api.name,
                 api_stage=api.stage.stage_name,
                 load_balancer_arn_suffix=load_balancer.load_balancer.arn_suffix,
-                target_group_arn_suffix=load_balancer.active_target_group.arn_suffix,
+                target_group_arn_suffixes=(
+                    load_balancer.target_groups["blue"].arn_suffix,
+                    load_balancer.target_groups["green"].arn_suffix,
+                ),
                 cluster_name=service.cluster.name,
                 service_name=service.service.name,
                 db_cluster_identifier=database.cluster.cluster_identifier,
                 api_latency_ms=config.alarms.api_latency_ms,
                 min_healthy_tasks=config.alarms.min_healthy_tasks,
                 max_db_connections=config.alarms.max_db_connections,
+                max_target_5xx_per_minute=config.alarms.max_target_5xx_per_minute,
                 notification_email=config.alarms.notification_email,
+            ),
+        )
+        blue_green = config.blue_green
+        BlueGreen(
+            self,
+            "blue-green",
+            BlueGreenProps(
+                naming=naming,
+                account_id=account_id,
+                region=region,
+                service=service.service,
+                cluster_name=service.cluster.name,
+                task_definition=service.task_definition,
+                passed_role_arns=(service.roles.execution.arn, service.roles.task.arn),
+                load_balancer_arn=load_balancer.load_balancer.arn,
+                alb_security_group_id=groups.load_balancer.id,
+                production_listener=load_balancer.https_listener,
+                certificate_arn=load_balancer.certificate.arn,
+                blue_target_group_name=naming.name("tg", "blue"),
+                green_target_group_name=naming.name("tg", "green"),
+                target_group_arns=(
+                    load_balancer.target_groups["blue"].arn,
+                    load_balancer.target_groups["green"].arn,
+                ),
+                deployment_config=blue_green.deployment_config,
+                rollback_alarm_names=tuple(
+                    monitoring.alarms[key].alarm_name
+                    for key in ("api-latency", "healthy-tasks", "target-5xx")
+                ),
+                test_listener_port=blue_green.test_listener.port,
+                test_listener_cidrs=blue_green.test_listener.allowed_cidrs,
+                ready_wait_minutes=blue_green.ready_wait_minutes,
+                termination_wait_minutes=blue_green.termination_wait_minutes,
             ),
         )
 

@@ -29,6 +29,14 @@ REGISTRY_LOGIN_ACTION = "ecr:GetAuthorizationToken"  # pragma: allowlist secret
 RESOURCE_WILDCARD_REASON = {
     REGISTRY_LOGIN_ACTION: "authorizes the registry as a whole; no resource-level form",
     **{action: "X-Ray has no resource-level permissions" for action in XRAY_WRITE_ACTIONS},
+    **{
+        action: "CodeDeploy reads the load balancer; Describe* has no resource-level form"
+        for action in (
+            "elasticloadbalancing:DescribeListeners",
+            "elasticloadbalancing:DescribeRules",
+            "elasticloadbalancing:DescribeTargetGroups",
+        )
+    },
 }
 """Actions that AWS only grants on `*`, with the reason; policies/ checks read this list."""
 

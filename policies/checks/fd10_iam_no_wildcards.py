@@ -24,6 +24,7 @@ from fd_common import first
 
 _XRAY = "X-Ray has no resource-level permissions"
 _REGISTRY_LOGIN = "ecr:GetAuthorizationToken"  # pragma: allowlist secret
+_ELB_READ = "CodeDeploy reads the load balancer; Describe* has no resource-level form"
 RESOURCE_WILDCARD_REASON = {
     _REGISTRY_LOGIN: "authorizes the registry as a whole; no resource-level form",
     "xray:PutTraceSegments": _XRAY,
@@ -31,6 +32,9 @@ RESOURCE_WILDCARD_REASON = {
     "xray:GetSamplingRules": _XRAY,
     "xray:GetSamplingTargets": _XRAY,
     "xray:GetSamplingStatisticSummaries": _XRAY,
+    "elasticloadbalancing:DescribeListeners": _ELB_READ,
+    "elasticloadbalancing:DescribeRules": _ELB_READ,
+    "elasticloadbalancing:DescribeTargetGroups": _ELB_READ,
 }
 
 

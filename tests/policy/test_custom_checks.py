@@ -153,6 +153,46 @@ def stage() -> dict[str, dict]:
     }
 
 
+GROUP, CONFIG = "aws_codedeploy_deployment_group", "aws_codedeploy_deployment_config"
+
+
+def deployment_group(
+    *,
+    config: str | None = "CodeDeployDefault.ECSAllAtOnce",
+    events: tuple[str, ...] = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"),
+    alarms: list[str] | None = None,
+) -> dict[str, dict]:
+    """A blue/green deployment group and two configurations it may name (canary, all at once)."""
+    group: dict[str, Any] = {
+        "app_name": "fraud-api",
+        "deployment_group_name": "fraud-api",
+        "service_role_arn": "arn:aws:iam::123456789012:role/cd",
+        "auto_rollback_configuration": {"enabled": True, "events": list(events)},
+        "alarm_configuration": {
+            "enabled": True,
+            "alarms": ["fraud-api-latency"] if alarms is None else alarms,
+        },
+    }
+    if config is not None:
+        group["deployment_config_name"] = config
+    routing = {
+        "canary": {"type": "TimeBasedCanary",
+                   "time_based_canary": {"interval": 5, "percentage": 10}},
+        "all": {"type": "AllAtOnce"},
+    }  # fmt: skip
+    return {
+        GROUP: {"g": group},
+        CONFIG: {
+            key: {
+                "deployment_config_name": key,
+                "compute_platform": "ECS",
+                "traffic_routing_config": body,
+            }
+            for key, body in routing.items()
+        },
+    }
+
+
 SG_RULE = "aws_vpc_security_group_ingress_rule"
 # (case, check, subject resource, expected status, resources, provider default tags)
 CASES: list[tuple[str, str, str, str | None, dict[str, dict], dict[str, str] | None]] = [
@@ -286,6 +326,20 @@ CASES: list[tuple[str, str, str, str | None, dict[str, dict], dict[str, str] | N
     ("stage-with-waf", "CKV_FD_11", "aws_api_gateway_stage.stage", "passed",
      {**stage(), **waf_association("aws_api_gateway_stage", "stage")}, TAGS),
     ("stage-without-waf", "CKV_FD_11", "aws_api_gateway_stage.stage", "failed", stage(), TAGS),
+    ("prod-canary-rollback", "CKV_FD_13", f"{GROUP}.g", "passed",
+     deployment_group(config=r(CONFIG, "canary", "deployment_config_name")), PROD_TAGS),
+    ("prod-predefined-canary", "CKV_FD_13", f"{GROUP}.g", "passed",
+     deployment_group(config="CodeDeployDefault.ECSCanary10Percent5Minutes"), PROD_TAGS),
+    ("prod-all-at-once", "CKV_FD_13", f"{GROUP}.g", "failed", deployment_group(), PROD_TAGS),
+    ("prod-custom-all-at-once", "CKV_FD_13", f"{GROUP}.g", "failed",
+     deployment_group(config=r(CONFIG, "all", "deployment_config_name")), PROD_TAGS),
+    ("prod-no-config-name", "CKV_FD_13", f"{GROUP}.g", "failed",
+     deployment_group(config=None), PROD_TAGS),
+    ("dev-all-at-once", "CKV_FD_13", f"{GROUP}.g", "passed", deployment_group(), TAGS),
+    ("dev-no-alarm-rollback", "CKV_FD_13", f"{GROUP}.g", "failed",
+     deployment_group(events=["DEPLOYMENT_FAILURE"]), TAGS),
+    ("dev-alarms-off", "CKV_FD_13", f"{GROUP}.g", "failed",
+     deployment_group(alarms=[]), TAGS),
 ]  # fmt: skip
 
 

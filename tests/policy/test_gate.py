@@ -39,7 +39,7 @@ def test_every_environment_passes_the_gate(synth_outdir: Path, tmp_path: Path) -
     summary = (tmp_path / "policy-summary.txt").read_text()
     assert summary.count("\n") == 1 and " 0 failed, " in summary
     assert summary.rstrip().endswith(
-        "over 4 stack(s); PCI DSS: 16/16 requirements covered, 16 passing"
+        "over 4 stack(s); PCI DSS: 17/17 requirements covered, 17 passing"
     )
 
 

@@ -173,7 +173,7 @@ def test_every_log_group_is_encrypted_and_kept(stacks, env) -> None:
 
 
 @PER_ENV
-def test_fargate_service_private_with_circuit_breaker_behind_blue(stacks, env) -> None:
+def test_fargate_service_private_starting_behind_blue(stacks, env) -> None:
     stack = stacks[env]
     service = one(stack, "aws_ecs_service")
     assert service["launch_type"] == "FARGATE"
@@ -181,7 +181,7 @@ def test_fargate_service_private_with_circuit_breaker_behind_blue(stacks, env) -
     assert network["assign_public_ip"] is False
     private = {ref(stack, "aws_subnet", f"network/private-{i}", "id") for i in range(3)}
     assert set(network["subnets"]) == private
-    assert service["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
+    # CodeDeploy rolls a bad release back (tests/synth/test_blue_green.py), not the breaker.
     blue = ref(stack, "aws_lb_target_group", "load-balancer/tg-blue", "arn")
     assert service["load_balancer"][0]["target_group_arn"] == blue
     assert service["desired_count"] == BRIEF["min_tasks"]
@@ -433,11 +433,15 @@ def test_waf_protects_alb_and_api_stage_and_logs_without_keys(stacks, env) -> No
 @PER_ENV
 def test_alarms_thresholds_from_the_brief_go_to_the_topic(stacks, env) -> None:
     stack = stacks[env]
-    alarms = {a["metric_name"]: a for a in resources(stack, "aws_cloudwatch_metric_alarm").values()}
+    alarms = {
+        a.get("metric_name", a["alarm_name"]): a
+        for a in resources(stack, "aws_cloudwatch_metric_alarm").values()
+    }
     assert alarms["Latency"]["threshold"] == BRIEF["latency_ms"]
     assert alarms["Latency"]["comparison_operator"] == "GreaterThanThreshold"
-    assert alarms["HealthyHostCount"]["threshold"] == BRIEF["healthy_tasks"]
-    assert alarms["HealthyHostCount"]["comparison_operator"] == "LessThanThreshold"
+    healthy = alarms[f"fraud-healthy-tasks-{env}"]
+    assert healthy["threshold"] == BRIEF["healthy_tasks"]
+    assert healthy["comparison_operator"] == "LessThanThreshold"
     assert alarms["DatabaseConnections"]["threshold"] == BRIEF["db_connections"]
     assert alarms["DatabaseConnections"]["comparison_operator"] == "GreaterThanThreshold"
     topic = ref(stack, "aws_sns_topic", "monitoring/alarms", "arn")
