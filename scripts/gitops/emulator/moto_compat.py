@@ -23,6 +23,7 @@ these operations against a live server so an upgrade that breaks them fails loud
   statement every bucket carries (Deny when `aws:SecureTransport` is false) denies every
   object request. The emulator serves only HTTPS (gitops.emulator.server), so that statement can
   never match there; it is left out when moto evaluates a bucket policy.
+- CodeDeploy's missing operations and its ECS blue/green deployments: gitops.emulator.codedeploy.
 
 Not patched, because moto already answers the settled state at the first read (tests pin it):
 the load balancer is `active`, Aurora clusters and instances `available` and, once deleted,
@@ -58,6 +59,8 @@ from moto.s3.responses import S3Response
 from moto.secretsmanager.models import SecretsManagerBackend
 from moto.xray import urls as xray_urls
 from moto.xray.responses import XRayResponse
+
+from gitops.emulator import codedeploy
 
 _lock = threading.Lock()
 _autoscaling_tags: dict[str, dict[str, str]] = {}
@@ -334,6 +337,7 @@ def install() -> None:
     XRayResponse.untag_resource = _xray_untag
     for route in XRAY_ROUTES:
         xray_urls.url_paths[f"{{0}}/{route}$"] = XRayResponse.dispatch
+    codedeploy.install()
 
 
 def main(argv: list[str] | None = None) -> None:
