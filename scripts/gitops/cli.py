@@ -196,6 +196,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     promote.set_defaults(handler=pipeline_commands.promote)
 
+    release = commands.add_parser(
+        "release", help="put a new image (digest, version) in one environment's release section"
+    )
+    release.add_argument("env", metavar="ENV")
+    release.add_argument("--image-digest", required=True, metavar="sha256:HEX")
+    release.add_argument("--app-version", metavar="V", help="semantic version; left out, kept")
+    release.add_argument("--pr-body-file", type=Path, help="write the pull request's body here")
+    release.add_argument(
+        "--open-pr",
+        action="store_true",
+        help="push the edited file to release/<env>/<version>-<digest12> and open the pull request",
+    )
+    release.add_argument(
+        "--base", help="branch the pull request targets (default: GITHUB_REF_NAME, else main)"
+    )
+    release.set_defaults(handler=pipeline_commands.release)
+
     local = commands.add_parser("local", help="the whole stack in a local AWS emulator")
     local.add_argument("action", choices=("up", "down", "status"))
     local.add_argument("--port", type=int, help="emulator port (default: a free one)")

@@ -1,4 +1,4 @@
-"""The pipeline's commands: plan, comment, fingerprint, deploy, drift and promote.
+"""The pipeline's commands: plan, comment, fingerprint, deploy, drift, release and promote.
 
 Each is what one workflow step runs; the decisions they take live in the modules beside this
 one, as pure functions tested on real plans.
@@ -118,6 +118,31 @@ def comment(args: argparse.Namespace) -> None:
     if client is not None:
         action, posted = client.upsert_comment(args.post, f"<!-- {MARKER} ", text)
         print(f"comment {action}: {posted.get('html_url', posted.get('id'))}", file=sys.stderr)
+
+
+def release(args: argparse.Namespace) -> None:
+    from gitops.github.client import GitHubClient
+    from gitops.paths import write_atomically
+    from gitops.pipeline import promote as promotion
+    from gitops.pipeline.release import release as write_release
+
+    client = GitHubClient.from_environment() if args.open_pr else None
+    result = write_release(args.env, args.image_digest, args.app_version)
+    fields = ", ".join(result.changed_fields)
+    print(f"released to {result.to_env}: {fields} ({result.target_path})")
+    print(f"branch: {result.branch_name()}")
+    print(f"title: {result.pr_title()}")
+    if args.pr_body_file:
+        write_atomically(args.pr_body_file, result.pr_body())
+    if client is not None:
+        action, pull = client.open_pull_request(
+            result.branch_name(),
+            args.base or os.environ.get("GITHUB_REF_NAME") or "main",
+            {promotion.repository_path(result.target_path): result.target_path.read_text()},
+            result.pr_title(),
+            result.pr_body(),
+        )
+        print(f"pull request #{pull['number']} {action}: {pull.get('html_url', '')}")
 
 
 def promote(args: argparse.Namespace) -> None:

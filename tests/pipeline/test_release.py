@@ -1,0 +1,113 @@
+"""`gitops release` as release.yml runs it: the release section only, validated, refusals in
+one line, and the pull request opened on the GitHub stand-in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from gitops.github.standin import GitHubStandIn
+
+from infra.config import DEFAULT_ENVIRONMENTS_DIR, load_environment
+
+GITOPS = str(Path(sys.executable).with_name("gitops"))
+DIGEST = "sha256:9f2c" + "ab" * 30
+
+
+@pytest.fixture
+def environments(tmp_path: Path) -> Path:
+    folder = tmp_path / "environments"
+    shutil.copytree(DEFAULT_ENVIRONMENTS_DIR, folder)
+    return folder
+
+
+def run(*args: str, environments: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GITOPS_ENVIRONMENTS_DIR": str(environments), **extra}
+    return subprocess.run([GITOPS, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_release_writes_only_the_release_section_and_keeps_comments(environments: Path) -> None:
+    before = (environments / "dev.yaml").read_text()
+    result = run("release", "dev", "--image-digest", DIGEST, "--app-version", "1.5.0",
+                 environments=environments)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "branch: release/dev/1.5.0-9f2cabababab" in result.stdout
+    after = (environments / "dev.yaml").read_text()
+    changed = [
+        (old, new)
+        for old, new in zip(before.splitlines(), after.splitlines(), strict=True)
+        if old != new
+    ]
+    assert [new.strip() for _, new in changed] == [
+        f'image_digest: "{DIGEST}"',
+        'app_version: "1.5.0"',
+    ]
+    assert "# Travels with a release" in after
+    release = load_environment("dev", environments).release
+    assert (release.image_digest, release.app_version, release.log_level) == (
+        DIGEST,
+        "1.5.0",
+        "INFO",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("dev", "--image-digest", "sha256:9F2C"), "--image-digest 'sha256:9F2C' is malformed"),
+        (("qa", "--image-digest", DIGEST), "unknown environment 'qa'"),
+        (("dev", "--image-digest", DIGEST, "--app-version", "v2"), "not a semantic version"),
+    ],
+)
+def test_bad_input_is_one_line_and_leaves_the_file(environments: Path, args, message) -> None:
+    before = (environments / "dev.yaml").read_bytes()
+    result = run("release", *args, environments=environments)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+    assert (environments / "dev.yaml").read_bytes() == before
+    assert sorted(p.name for p in environments.iterdir()) == sorted(
+        p.name for p in DEFAULT_ENVIRONMENTS_DIR.iterdir()
+    )  # no temporary file left behind
+
+
+def test_nothing_differs_is_refused(environments: Path) -> None:
+    current = load_environment("dev", environments).release.image_digest
+    result = run("release", "dev", "--image-digest", current, environments=environments)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"gitops release: error: nothing to release: dev already runs 1.4.0 ({current})"
+    )
+
+
+def test_a_release_the_schema_refuses_leaves_the_file(environments: Path) -> None:
+    dev = environments / "dev.yaml"
+    data = yaml.safe_load(dev.read_text())
+    assert data["release"]["log_level"] == "INFO"
+    dev.write_text(dev.read_text().replace("log_level: INFO", "log_level: LOUD"))
+    before = dev.read_bytes()
+    result = run("release", "dev", "--image-digest", DIGEST, environments=environments)
+    assert result.returncode != 0
+    assert "release.log_level" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert dev.read_bytes() == before
+
+
+def test_open_pr_pushes_the_release_branch_and_opens_the_pull_request(environments) -> None:
+    with GitHubStandIn() as github:
+        github.add_file("environments/dev.yaml", (environments / "dev.yaml").read_text())
+        result = run(
+            "release", "dev", "--image-digest", DIGEST, "--app-version", "1.5.0", "--open-pr",
+            environments=environments, GITHUB_REPOSITORY=github.repository,
+            GITHUB_TOKEN=github.token, GITHUB_API_URL=github.url, GITHUB_REF_NAME="main",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        (pull,) = github.pull_requests()
+        assert pull["head"]["ref"] == "release/dev/1.5.0-9f2cabababab"
+        assert pull["title"] == "Release 1.5.0 (9f2cabababab) to dev"
+        assert "CodeDeployDefault.ECSAllAtOnce" in pull["body"]
+        assert DIGEST in github.file_text("environments/dev.yaml", pull["head"]["ref"])
+        assert DIGEST not in github.file_text("environments/dev.yaml", "main")
