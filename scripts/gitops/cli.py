@@ -201,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     release.add_argument("env", metavar="ENV")
     release.add_argument("--image-digest", required=True, metavar="sha256:HEX")
-    release.add_argument("--app-version", metavar="V", help="semantic version; left out, kept")
+    release.add_argument(
+        "--app-version", metavar="V", help="semantic version; left out or empty, kept"
+    )
     release.add_argument("--pr-body-file", type=Path, help="write the pull request's body here")
     release.add_argument(
         "--open-pr",

@@ -84,7 +84,8 @@ def test_every_job_is_bounded_in_time_and_runs_no_untrusted_expansion() -> None:
 
 STAND_INS = {
     "TARGET_ENV": "dev", "FROM_ENV": "dev", "TO_ENV": "staging", "PR_NUMBER": "1",
-    "HEAD_SHA": "0" * 40, "GITHUB_SHA": "0" * 40,
+    "HEAD_SHA": "0" * 40, "GITHUB_SHA": "0" * 40, "IMAGE_DIGEST": "sha256:" + "0" * 64,
+    "APP_VERSION": "1.5.0",
 }  # fmt: skip
 """A plausible value for each variable the workflows pass to `gitops`."""
 
@@ -106,4 +107,13 @@ def test_every_gitops_call_in_a_workflow_parses_with_the_real_cli(where, words) 
 
 def test_the_workflows_call_what_the_pipeline_needs() -> None:
     commands = {words[0] for _, words in gitops_calls()}
-    assert {"synth", "check", "plan", "comment", "deploy", "drift", "promote"} <= commands
+    assert {
+        "synth",
+        "check",
+        "plan",
+        "comment",
+        "deploy",
+        "drift",
+        "promote",
+        "release",
+    } <= commands

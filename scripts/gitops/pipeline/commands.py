@@ -127,7 +127,7 @@ def release(args: argparse.Namespace) -> None:
     from gitops.pipeline.release import release as write_release
 
     client = GitHubClient.from_environment() if args.open_pr else None
-    result = write_release(args.env, args.image_digest, args.app_version)
+    result = write_release(args.env, args.image_digest, args.app_version or None)
     fields = ", ".join(result.changed_fields)
     print(f"released to {result.to_env}: {fields} ({result.target_path})")
     print(f"branch: {result.branch_name()}")
