@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops.errors import UsageError
+from gitops.pipeline.release_callout import release_of
 from gitops.terraform.plan_fingerprint import fingerprint
 from gitops.terraform.plan_json import (
     CheckResult,
@@ -49,6 +50,8 @@ class EnvironmentPlan:
     """Changes Terraform left for a later plan; never counted, never applied by this one."""
     problem: str | None = None
     """Why the plan cannot be applied (errored, incomplete); it then has no fingerprint."""
+    release: dict[str, Any] | None = None
+    """The image and version this plan rolls out blue/green (release_callout), if any."""
 
     @classmethod
     def missing(cls, environment: str) -> EnvironmentPlan:
@@ -66,6 +69,7 @@ class EnvironmentPlan:
             checks=tuple(check_results(plan)),
             deferred=tuple(deferred_changes(plan)),
             problem=problem,
+            release=release_of(plan),
         )
 
     @property
@@ -92,6 +96,7 @@ class EnvironmentPlan:
             "environment": self.environment,
             "fingerprint": self.fingerprint,
             "problem": self.problem,
+            "release": self.release,
             "outputs": self.outputs,
             "changes": [_change_summary(change) for change in self.changes],
             "drift": [_change_summary(change) for change in self.drift],
@@ -119,6 +124,7 @@ class EnvironmentPlan:
                 for d in summary.get("deferred", ())
             ),
             problem=summary.get("problem"),
+            release=summary.get("release"),
         )
 
 

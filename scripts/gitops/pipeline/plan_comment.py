@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitops.pipeline.environment_plan import EnvironmentPlan
+from gitops.pipeline.release_callout import release_line
 from gitops.terraform.plan_json import (
     COUNT_WORDS,
     ResourceChange,
@@ -135,6 +136,15 @@ def _callouts(plans: Sequence[EnvironmentPlan]) -> list[str]:
         lines.append(
             f"> - ... and {len(dangerous) - MAX_CALLOUTS} more (full list in the sections below)"
         )
+    return [*lines, ""]
+
+
+def _releases(plans: Sequence[EnvironmentPlan]) -> list[str]:
+    rolled = [plan for plan in plans if plan.release and not plan.problem]
+    if not rolled:
+        return []
+    lines = ["> [!NOTE]", "> **A new release rolls out after the merge:**"]
+    lines += [release_line(plan.environment, plan.release) for plan in rolled if plan.release]
     return [*lines, ""]
 
 
@@ -266,6 +276,7 @@ def _render(plans: Sequence[EnvironmentPlan], context: CommentContext, detail: _
     else:
         lines += _failed_plans(plans)
         lines += _callouts(plans)
+        lines += _releases(plans)
         lines += _check_warnings(plans)
         lines += _summary_table(plans)
     if context.policy_summary:
