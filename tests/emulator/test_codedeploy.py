@@ -25,21 +25,28 @@ def wait_for_end(codedeploy: Any, deployment_id: str, limit: float = 30.0) -> di
 
 @pytest.fixture(scope="module")
 def blue_green(aws) -> dict[str, Any]:
+    return build(aws)
+
+
+def build(
+    aws, cluster: str = "bg", service: str = "api", app: str = APP, group: str = GROUP,
+    alarm: str = "bg-5xx", prefix: str = "bg", region: str = "us-east-1",
+) -> dict[str, Any]:  # fmt: skip
     """A Fargate service behind blue, a listener pair, an alarm and a blue/green group over it."""
     ec2, ecs, elb, cloudwatch = aws("ec2"), aws("ecs"), aws("elbv2"), aws("cloudwatch")
     vpc = ec2.create_vpc(CidrBlock="10.98.0.0/16")["Vpc"]["VpcId"]
     subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.98.{i}.0/24", AvailabilityZone=f"us-east-1{z}")[
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.98.{i}.0/24", AvailabilityZone=f"{region}{z}")[
             "Subnet"
         ]["SubnetId"]
         for i, z in ((1, "a"), (2, "b"))
     ]
-    sg = ec2.create_security_group(GroupName="bg", Description="bg", VpcId=vpc)["GroupId"]
-    lb = elb.create_load_balancer(Name="bg-alb", Subnets=subnets, SecurityGroups=[sg])
+    sg = ec2.create_security_group(GroupName=prefix, Description=prefix, VpcId=vpc)["GroupId"]
+    lb = elb.create_load_balancer(Name=f"{prefix}-alb", Subnets=subnets, SecurityGroups=[sg])
     lb_arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
     groups = {
         color: elb.create_target_group(
-            Name=f"bg-tg-{color}", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
+            Name=f"{prefix}-tg-{color}", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
         )["TargetGroups"][0]["TargetGroupArn"]
         for color in ("blue", "green")
     }
@@ -51,31 +58,31 @@ def blue_green(aws) -> dict[str, Any]:
         )["Listeners"][0]["ListenerArn"]
 
     prod, test = listener(80), listener(8443)
-    ecs.create_cluster(clusterName="bg")
+    ecs.create_cluster(clusterName=cluster)
 
     def task(image: str) -> str:
         return ecs.register_task_definition(
-            family="bg", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
+            family=service, requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
             memory="512", containerDefinitions=[{"name": "api", "image": image}],
         )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
 
     first = task("api@sha256:" + "1" * 64)
     ecs.create_service(
-        cluster="bg", serviceName="api", taskDefinition=first, desiredCount=1,
+        cluster=cluster, serviceName=service, taskDefinition=first, desiredCount=1,
         launchType="FARGATE", deploymentController={"type": "CODE_DEPLOY"},
         loadBalancers=[{"targetGroupArn": groups["blue"], "containerName": "api",
                         "containerPort": 8080}],
         networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg]}},
     )  # fmt: skip
     cloudwatch.put_metric_alarm(
-        AlarmName="bg-5xx", Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
+        AlarmName=alarm, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
         Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=10,
         ComparisonOperator="GreaterThanThreshold",
     )  # fmt: skip
     codedeploy = aws("codedeploy")
-    codedeploy.create_application(applicationName=APP, computePlatform="ECS")
+    codedeploy.create_application(applicationName=app, computePlatform="ECS")
     codedeploy.create_deployment_group(
-        applicationName=APP, deploymentGroupName=GROUP,
+        applicationName=app, deploymentGroupName=group,
         serviceRoleArn="arn:aws:iam::123456789012:role/codedeploy",
         deploymentConfigName="CodeDeployDefault.ECSAllAtOnce",
         deploymentStyle={"deploymentType": "BLUE_GREEN",
@@ -87,10 +94,10 @@ def blue_green(aws) -> dict[str, Any]:
         },
         autoRollbackConfiguration={"enabled": True,
                                    "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]},
-        alarmConfiguration={"enabled": True, "alarms": [{"name": "bg-5xx"}]},
-        ecsServices=[{"clusterName": "bg", "serviceName": "api"}],
+        alarmConfiguration={"enabled": True, "alarms": [{"name": alarm}]},
+        ecsServices=[{"clusterName": cluster, "serviceName": service}],
         loadBalancerInfo={"targetGroupPairInfoList": [{
-            "targetGroups": [{"name": "bg-tg-blue"}, {"name": "bg-tg-green"}],
+            "targetGroups": [{"name": f"{prefix}-tg-blue"}, {"name": f"{prefix}-tg-green"}],
             "prodTrafficRoute": {"listenerArns": [prod]},
             "testTrafficRoute": {"listenerArns": [test]},
         }]},

@@ -46,8 +46,9 @@ def plan(args: argparse.Namespace) -> None:
 
 
 def deploy(args: argparse.Namespace) -> None:
+    from gitops.bootstrap.state_backend import clients
     from gitops.github.client import GitHubClient
-    from gitops.pipeline import deploy_gate
+    from gitops.pipeline import deploy_gate, rollout
 
     client = GitHubClient.from_environment()
     config = one_config(args.environment)
@@ -56,6 +57,7 @@ def deploy(args: argparse.Namespace) -> None:
         args.commit,
         lambda: planned(config, args.outdir, args.no_synth),
         client,
+        roll_out=lambda: rollout.follow(config, clients(config)),
     )
 
 

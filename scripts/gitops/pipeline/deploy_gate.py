@@ -20,6 +20,7 @@ from gitops.github.client import GitHubClient, GitHubError
 from gitops.pipeline import job_summary
 from gitops.pipeline.environment_plan import EnvironmentPlan
 from gitops.pipeline.plan_comment import MARKER, CommentContext, parse_header
+from gitops.pipeline.rollout import Rollout
 from gitops.terraform import plan_apply
 from gitops.terraform.plan_apply import Planned
 from gitops.terraform.plan_json import describe_counts, load_plan
@@ -131,8 +132,10 @@ def run(
     commit: str,
     plan_environment: Callable[[], Planned],
     client: GitHubClient,
+    roll_out: Callable[[], Rollout | None] | None = None,
 ) -> dict[str, object]:
-    """Plan, compare with the reviewed fingerprint, apply that plan file; the outputs.
+    """Plan, compare with the reviewed fingerprint, apply that plan file, then roll a new task
+    definition out blue/green (`roll_out`); the outputs.
 
     Any failure (mismatch, Terraform error) is reported in the environment's issue and raised.
     """
@@ -146,6 +149,7 @@ def run(
         else:
             print(f"{environment}: no changes; nothing to compare or apply")
         values = plan_apply.outputs(runner, stack_dir)
+        rollout = roll_out() if roll_out is not None else None
     except Exception as error:  # every failure is reported, a bug's traceback included
         reason = str(error) if isinstance(error, GitopsError) else repr(error)
         print(f"{environment}: {_report_failure(client, environment, commit, reason)}")
@@ -153,6 +157,8 @@ def run(
     for name, value in values.items():
         print(f"{name} = {json.dumps(value)}")
     job_summary.append(_outputs_markdown(environment, values))
+    if rollout is not None:
+        job_summary.append(rollout.summary_markdown(environment))
     try:
         action, issue = client.sync_issue(failure_marker(environment), "", None)
     except GitHubError as error:  # applied already: a GitHub hiccup must not fail the job
