@@ -53,7 +53,7 @@ from cdktf_cdktf_provider_aws.lb_listener import (
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
-from infra.config import TrafficShift
+from infra.blue_green_config import TrafficShift
 from infra.load_balancer import TLS_POLICY
 from infra.naming import Naming
 from infra.policy_document import assume_role, document, statement

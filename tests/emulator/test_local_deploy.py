@@ -63,7 +63,7 @@ def test_up_deploys_every_resource_and_prints_the_outputs(deployed, aws) -> None
     assert set(OUTPUTS) <= set(printed)
     assert printed["ecs_cluster_name"] == "fraud-cluster-local"
     assert printed["vpc_id"].startswith("vpc-")
-    assert "Apply complete! Resources: 110 added, 0 changed, 0 destroyed." in deployed.stdout
+    assert "Apply complete! Resources: 116 added, 0 changed, 0 destroyed." in deployed.stdout
 
 
 def test_aurora_scaling_reads_back(deployed, aws) -> None:
@@ -128,9 +128,9 @@ def test_comment_and_fingerprint_on_the_emulators_real_plans(deployed, outdir: P
     destroy = plan_apply.plan(runner_for(config), stack_dir, destroy=True)
     plan = EnvironmentPlan.from_plan("local", load_plan(destroy.json_file))
     text = render([plan], CommentContext(commit="0" * 40))
-    assert len(text) <= GITHUB_COMMENT_LIMIT and "| `local` | 0 | 0 | 0 | 110 | 0 | 0 |" in text
+    assert len(text) <= GITHUB_COMMENT_LIMIT and "| `local` | 0 | 0 | 0 | 116 | 0 | 0 |" in text
     callout = text.split("> [!CAUTION]", 1)[1].split("\n\n", 1)[0]
-    assert "**110 resource(s) will be destroyed or replaced.**" in callout
+    assert "**116 resource(s) will be destroyed or replaced.**" in callout
     assert "**destroy** **`aws_rds_cluster." in callout and "(holds data)" in callout
 
 
@@ -140,7 +140,7 @@ def test_down_destroys_everything_and_stops_the_emulator(deployed, aws, outdir: 
     assert state_bucket_keys["KeyCount"] >= 1
     result = gitops("local", "down", outdir=outdir)
     assert result.returncode == 0, result.stderr
-    assert "Destroy complete! Resources: 110 destroyed." in result.stdout
+    assert "Destroy complete! Resources: 116 destroyed." in result.stdout
     assert not emulator.is_alive(running.pid)
     assert emulator.read_state() is None
     state = json.loads((outdir / "stacks" / "fraud-detection-local" / "cdk.tf.json").read_text())
