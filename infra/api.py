@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+from cdktf import Fn, ITerraformDependable
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
@@ -74,6 +76,12 @@ class ApiProps:
     daily_quota: int
     logs_kms_key_arn: str
     log_retention_days: int
+    origin_header: tuple[str, str] | None = None
+    """(name, value) API Gateway adds to every request it forwards, so the load balancer can tell
+    its requests from anyone else's; left out, none is added."""
+    integrations_depend_on: Sequence[ITerraformDependable] = field(default_factory=tuple)
+    """Changed before the integrations: the web ACL must accept a new header value before API
+    Gateway sends it."""
 
     def __post_init__(self) -> None:
         if self.burst_limit < self.rate_limit_rps:
@@ -143,6 +151,8 @@ class Api(Construct):
                 integration_http_method=verb,
                 uri=f"https://{props.backend_domain}{path}",
                 timeout_milliseconds=29000,
+                request_parameters=self._origin_parameters(props),
+                depends_on=list(props.integrations_depend_on) or None,
             )
             methods.append(method)
             integrations.append(integration)
@@ -152,7 +162,12 @@ class Api(Construct):
             "deployment",
             rest_api_id=self.rest_api.id,
             # A new deployment whenever a route changes; the stage then points at it.
-            triggers={"routes": self._routes_fingerprint(routes, props.backend_domain)},
+            triggers={
+                "routes": self._routes_fingerprint(routes, props.backend_domain),
+                # Redeploys when the header value rotates; sha256 of a sensitive value stays
+                # sensitive, so plans show neither.
+                **({"origin": Fn.sha256(props.origin_header[1])} if props.origin_header else {}),
+            },
             lifecycle={"create_before_destroy": True},
             depends_on=[*methods, *integrations],
         )
@@ -226,6 +241,14 @@ class Api(Construct):
             self, "usage-plan-key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id
         )
         self.invoke_url = self.stage.invoke_url
+
+    @staticmethod
+    def _origin_parameters(props: ApiProps) -> dict[str, str] | None:
+        if props.origin_header is None:
+            return None
+        name, value = props.origin_header
+        # A static value is quoted; the secret has letters and digits only.
+        return {f"integration.request.header.{name}": f"'{value}'"}
 
     @staticmethod
     def _routes_fingerprint(routes, backend_domain: str) -> str:

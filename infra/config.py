@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from infra.blue_green_config import BlueGreenConfig
+from infra.load_balancer_config import LoadBalancerConfig
 
 ENVIRONMENTS: tuple[str, ...] = ("dev", "staging", "prod", "local")
 """Every environment the repository knows, in promotion order (`local` is the emulator)."""
@@ -199,18 +200,6 @@ class AlarmConfig(Model):
     )
 
 
-class LoadBalancerConfig(Model):
-    domain_name: str = Field(
-        pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
-        description=(
-            "Domain of the API's load balancer. The HTTPS listener presents the newest issued"
-            " ACM certificate for it (found by name, so renewals need no change here); its DNS"
-            " record is managed outside this stack; API Gateway forwards to https://<domain_name>."
-        ),
-    )
-    deletion_protection: bool = Field(description="Refuse to delete the load balancer while set.")
-
-
 class StateBackendConfig(Model):
     """Where Terraform keeps this environment's state (S3) and its lock (DynamoDB)."""
 
@@ -293,6 +282,19 @@ class EnvironmentConfig(Model):
             raise ValueError("emulator: required for the local environment")
         if self.name != "local" and self.emulator is not None:
             raise ValueError(f"emulator: only the local environment may set it, not {self.name}")
+        return self
+
+    @model_validator(mode="after")
+    def _test_listener_only_for_operators(self) -> EnvironmentConfig:
+        # The web ACL lets operators through without the origin header; anyone else on the
+        # test port would be blocked there anyway, so the two lists must agree.
+        operators = set(self.load_balancer.operator_cidrs)
+        for cidr in self.blue_green.test_listener.allowed_cidrs:
+            if cidr not in operators:
+                raise ValueError(
+                    f"blue_green.test_listener.allowed_cidrs: {cidr} is not in"
+                    " load_balancer.operator_cidrs; list it there too"
+                )
         return self
 
     @property

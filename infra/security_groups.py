@@ -2,6 +2,9 @@
 
 internet -> ALB (443, and 80 only to redirect) -> ECS tasks (container port) -> Aurora (5432).
 Rules are separate resources, so the groups can reference each other without a cycle.
+443 stays open to everyone because API Gateway calls from addresses AWS does not list; the
+load balancer's own web ACL lets through only API Gateway's origin header or the operator
+networks (infra/waf.py).
 """
 
 from __future__ import annotations

@@ -20,11 +20,12 @@ from infra.load_balancer import LoadBalancer, LoadBalancerProps
 from infra.monitoring import Monitoring, MonitoringProps
 from infra.naming import Naming
 from infra.network import Network, NetworkProps
+from infra.origin_verification import OriginVerification, OriginVerificationProps
 from infra.registry import Registry, RegistryProps
 from infra.security_groups import SecurityGroups, SecurityGroupsProps
 from infra.service import FargateService, ServiceProps
 from infra.tracing import Tracing, TracingProps
-from infra.waf import Waf, WafProps
+from infra.waf import OriginCheck, Waf, WafProps
 
 REQUIRED_TERRAFORM = ">= 1.11, < 2.0"
 
@@ -154,6 +155,35 @@ class FraudDetectionStack(TerraformStack):
                 depends_on=[load_balancer.https_listener],
             ),
         )
+        origin = OriginVerification(
+            self,
+            "origin-verification",
+            OriginVerificationProps(
+                naming=naming,
+                kms_key_arn=keys.data.arn,
+                rotation_days=config.load_balancer.origin_secret_rotation_days,
+                recovery_window_days=0 if config.emulator else 7,
+            ),
+        )
+        # The load balancer's own ACL: API Gateway's origin header or an operator network.
+        alb_waf = Waf(
+            self,
+            "alb-waf",
+            WafProps(
+                name=naming.name("alb", "waf"),
+                log_name=naming.name("alb"),
+                rate_limit_per_5_minutes=config.waf.rate_limit_per_5_minutes,
+                blocked_countries=config.waf.blocked_countries,
+                protected_resource_arns=(load_balancer.load_balancer.arn,),
+                logs_kms_key_arn=keys.telemetry.arn,
+                log_retention_days=config.logs.retention_days,
+                origin_check=OriginCheck(
+                    header_name=origin.header_name,
+                    accepted_values=origin.accepted_values,
+                    operator_cidrs=config.load_balancer.operator_cidrs,
+                ),
+            ),
+        )
         api = Api(
             self,
             "api",
@@ -166,16 +196,19 @@ class FraudDetectionStack(TerraformStack):
                 daily_quota=config.api.daily_quota,
                 logs_kms_key_arn=keys.telemetry.arn,
                 log_retention_days=config.logs.retention_days,
+                origin_header=(origin.header_name, origin.current_value),
+                integrations_depend_on=(alb_waf.web_acl,),
             ),
         )
         Waf(
             self,
             "waf",
             WafProps(
-                naming=naming,
+                name=naming.name("waf"),
+                log_name=naming.name("api"),
                 rate_limit_per_5_minutes=config.waf.rate_limit_per_5_minutes,
                 blocked_countries=config.waf.blocked_countries,
-                protected_resource_arns=(load_balancer.load_balancer.arn, api.stage.arn),
+                protected_resource_arns=(api.stage.arn,),
                 logs_kms_key_arn=keys.telemetry.arn,
                 log_retention_days=config.logs.retention_days,
             ),

@@ -1,5 +1,13 @@
-"""WAFv2 web ACL on the public entry points: geo-blocking, a per-IP rate limit, and AWS managed
-rule groups (common, known bad inputs, SQL injection, IP reputation), with redacted logging."""
+"""WAFv2 web ACLs on the public entry points: geo-blocking, a per-IP rate limit, and AWS managed
+rule groups (common, known bad inputs, SQL injection, IP reputation), with redacted logging.
+
+The API stage's ACL allows by default. The load balancer's own ACL, given an `OriginCheck`,
+blocks by default: it first allows requests carrying API Gateway's origin header (those already
+passed the API stage's ACL, so the other rules would only count API Gateway's few addresses
+against the per-IP limit), then runs the usual rules on everything else and allows only the
+operator networks. A web ACL covers every listener of the load balancer, so a test listener
+added later is guarded by the same rules without touching the listeners CodeDeploy owns.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.wafv2_ip_set import Wafv2IpSet
 from cdktf_cdktf_provider_aws.wafv2_web_acl import Wafv2WebAcl
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
 from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
@@ -15,7 +24,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 )
 from constructs import Construct
 
-from infra.naming import Naming
+from infra.origin_verification import HEADER_NAME as ORIGIN_HEADER
 
 MANAGED_RULE_GROUPS: tuple[str, ...] = (
     "AWSManagedRulesCommonRuleSet",
@@ -29,8 +38,10 @@ COUNT_ONLY_RULES: dict[str, tuple[str, ...]] = {
     # signal without blocking legitimate server-to-server traffic.
     "AWSManagedRulesAnonymousIpList": ("HostingProviderIPList",),
 }
-REDACTED_HEADERS: tuple[str, ...] = ("x-api-key", "authorization")
+REDACTED_HEADERS: tuple[str, ...] = ("x-api-key", "authorization", ORIGIN_HEADER)
 """Never written to WAF logs."""
+ORIGIN_RULE = "allow-api-gateway-origin"
+OPERATOR_RULE = "allow-operator-cidrs"
 
 
 def _visibility(metric: str) -> dict[str, Any]:
@@ -42,8 +53,25 @@ def _visibility(metric: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class OriginCheck:
+    """What a request must carry to pass without being an operator's."""
+
+    header_name: str
+    accepted_values: Sequence[str]
+    """Any of these, exactly (the secret's current and previous values)."""
+    operator_cidrs: Sequence[str] = ()
+    """Left empty, the operator rule matches nobody: only API Gateway gets through."""
+
+    def __post_init__(self) -> None:
+        if not self.accepted_values:
+            raise ValueError("OriginCheck.accepted_values is empty: nothing could ever pass")
+
+
+@dataclass(frozen=True)
 class WafProps:
-    naming: Naming
+    name: str
+    """Name of the web ACL; its log group is `aws-waf-logs-<log_name>`."""
+    log_name: str
     rate_limit_per_5_minutes: int
     blocked_countries: Sequence[str]
     """Left empty, no geo rule is created."""
@@ -51,21 +79,41 @@ class WafProps:
     """Load balancer and API stage ARNs the ACL is associated with."""
     logs_kms_key_arn: str
     log_retention_days: int
+    origin_check: OriginCheck | None = None
+    """Left out, the ACL allows by default (the API stage's); set, it blocks by default."""
 
 
 class Waf(Construct):
     def __init__(self, scope: Construct, id: str, props: WafProps) -> None:
         super().__init__(scope, id)
-        naming = props.naming
+        check = props.origin_check
+        self.operator_ip_set = (
+            Wafv2IpSet(
+                self,
+                "operators",
+                name=f"{props.name}-operators",
+                description="Operator networks allowed without the origin header",
+                scope="REGIONAL",
+                ip_address_version="IPV4",
+                addresses=list(check.operator_cidrs),
+                tags={"Name": f"{props.name}-operators"},
+            )
+            if check
+            else None
+        )
         self.web_acl = Wafv2WebAcl(
             self,
             "acl",
-            name=naming.name("waf"),
-            description="Fraud API: geo-block, rate limit, AWS managed rules",
+            name=props.name,
+            description=(
+                "Fraud API load balancer: API Gateway's origin header or operators only"
+                if check
+                else "Fraud API: geo-block, rate limit, AWS managed rules"
+            ),
             scope="REGIONAL",
-            default_action={"allow": {}},
-            visibility_config=_visibility(naming.name("waf")),
-            tags=naming.tags("waf"),
+            default_action={"block": {}} if check else {"allow": {}},
+            visibility_config=_visibility(props.name),
+            tags={"Name": props.name},
         )
         # Rules are deeply nested lists of blocks; they are written in Terraform's own JSON
         # shape (checked by `terraform validate` against the provider schema).
@@ -75,10 +123,10 @@ class Waf(Construct):
         self.log_group = CloudwatchLogGroup(
             self,
             "logs",
-            name=f"aws-waf-logs-{naming.name('api')}",
+            name=f"aws-waf-logs-{props.log_name}",
             retention_in_days=props.log_retention_days,
             kms_key_id=props.logs_kms_key_arn,
-            tags=naming.tags("waf", "logs"),
+            tags={"Name": f"aws-waf-logs-{props.log_name}"},
         )
         logging = Wafv2WebAclLoggingConfiguration(
             self,
@@ -99,6 +147,9 @@ class Waf(Construct):
 
     def _rules(self, props: WafProps) -> list[dict[str, Any]]:
         rules: list[dict[str, Any]] = []
+        check = props.origin_check
+        if check:
+            rules.append(_origin_rule(check))
         if props.blocked_countries:
             rules.append(
                 {
@@ -138,6 +189,15 @@ class Waf(Construct):
                     "visibility_config": _visibility(group),
                 }
             )
+        if self.operator_ip_set is not None:
+            rules.append(
+                {
+                    "name": OPERATOR_RULE,
+                    "action": {"allow": {}},
+                    "statement": {"ip_set_reference_statement": {"arn": self.operator_ip_set.arn}},
+                    "visibility_config": _visibility(OPERATOR_RULE),
+                }
+            )
         for priority, rule in enumerate(rules):
             rule["priority"] = priority
         return rules
@@ -149,3 +209,25 @@ class Waf(Construct):
             for rule in COUNT_ONLY_RULES.get(group, ())
         ]
         return {"rule_action_override": overrides} if overrides else {}
+
+
+def _origin_rule(check: OriginCheck) -> dict[str, Any]:
+    """Allow a request whose origin header is exactly one of the accepted values."""
+    matches = [
+        {
+            "byte_match_statement": {
+                "field_to_match": {"single_header": {"name": check.header_name}},
+                "positional_constraint": "EXACTLY",
+                "search_string": value,
+                "text_transformation": [{"priority": 0, "type": "NONE"}],
+            }
+        }
+        for value in check.accepted_values
+    ]
+    statement = matches[0] if len(matches) == 1 else {"or_statement": {"statement": matches}}
+    return {
+        "name": ORIGIN_RULE,
+        "action": {"allow": {}},
+        "statement": statement,
+        "visibility_config": _visibility(ORIGIN_RULE),
+    }
