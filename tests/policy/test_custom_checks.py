@@ -19,6 +19,7 @@ import yaml
 from gitops.policy import gate as policy
 
 from infra.config import ENVIRONMENTS
+from tests.policy.origin_cases import ORIGIN_CASES
 
 CHECKS_DIR = policy.CUSTOM_CHECKS_DIR
 TAGS = {
@@ -340,6 +341,7 @@ CASES: list[tuple[str, str, str, str | None, dict[str, dict], dict[str, str] | N
      deployment_group(events=["DEPLOYMENT_FAILURE"]), TAGS),
     ("dev-alarms-off", "CKV_FD_13", f"{GROUP}.g", "failed",
      deployment_group(alarms=[]), TAGS),
+    *ORIGIN_CASES,
 ]  # fmt: skip
 
 

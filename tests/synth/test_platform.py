@@ -398,8 +398,9 @@ def test_only_the_load_balancer_is_open_to_the_internet(stacks, env) -> None:
 
 
 @PER_ENV
-def test_waf_rate_limit_geo_block_and_managed_rules(stacks, env) -> None:
-    acl = one(stacks[env], "aws_wafv2_web_acl")
+@pytest.mark.parametrize("acl_path", ["waf/acl", "alb-waf/acl"])
+def test_waf_rate_limit_geo_block_and_managed_rules(stacks, env, acl_path) -> None:
+    _, acl = find(stacks[env], "aws_wafv2_web_acl", acl_path)
     config = load_environment(env)
     rules = {rule["name"]: rule for rule in acl["rule"]}
     rate = rules["rate-limit-per-ip"]["statement"]["rate_based_statement"]
@@ -413,18 +414,27 @@ def test_waf_rate_limit_geo_block_and_managed_rules(stacks, env) -> None:
 
 
 @PER_ENV
-def test_waf_protects_alb_and_api_stage_and_logs_without_keys(stacks, env) -> None:
+def test_waf_protects_alb_and_api_stage_each_with_its_own_acl_and_logs_without_keys(
+    stacks, env
+) -> None:
     stack = stacks[env]
     protected = {
-        a["resource_arn"] for a in resources(stack, "aws_wafv2_web_acl_association").values()
+        a["resource_arn"]: a["web_acl_arn"]
+        for a in resources(stack, "aws_wafv2_web_acl_association").values()
     }
     assert protected == {
-        ref(stack, "aws_lb", "load-balancer/alb", "arn"),
-        ref(stack, "aws_api_gateway_stage", "api/stage", "arn"),
+        ref(stack, "aws_lb", "load-balancer/alb", "arn"): ref(
+            stack, "aws_wafv2_web_acl", "alb-waf/acl", "arn"
+        ),
+        ref(stack, "aws_api_gateway_stage", "api/stage", "arn"): ref(
+            stack, "aws_wafv2_web_acl", "waf/acl", "arn"
+        ),
     }
-    logging = one(stack, "aws_wafv2_web_acl_logging_configuration")
-    redacted = {field["single_header"]["name"] for field in logging["redacted_fields"]}
-    assert "x-api-key" in redacted
+    loggings = resources(stack, "aws_wafv2_web_acl_logging_configuration").values()
+    assert len(loggings) == 2
+    for logging in loggings:
+        redacted = {field["single_header"]["name"] for field in logging["redacted_fields"]}
+        assert {"x-api-key", "authorization", "x-origin-verify"} <= redacted
 
 
 # --- monitoring and tracing ----------------------------------------------------------------
