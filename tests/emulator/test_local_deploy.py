@@ -63,7 +63,7 @@ def test_up_deploys_every_resource_and_prints_the_outputs(deployed, aws) -> None
     assert set(OUTPUTS) <= set(printed)
     assert printed["ecs_cluster_name"] == "fraud-cluster-local"
     assert printed["vpc_id"].startswith("vpc-")
-    assert "Apply complete! Resources: 116 added, 0 changed, 0 destroyed." in deployed.stdout
+    assert "Apply complete! Resources: 122 added, 0 changed, 0 destroyed." in deployed.stdout
 
 
 def test_aurora_scaling_reads_back(deployed, aws) -> None:
@@ -128,10 +128,42 @@ def test_comment_and_fingerprint_on_the_emulators_real_plans(deployed, outdir: P
     destroy = plan_apply.plan(runner_for(config), stack_dir, destroy=True)
     plan = EnvironmentPlan.from_plan("local", load_plan(destroy.json_file))
     text = render([plan], CommentContext(commit="0" * 40))
-    assert len(text) <= GITHUB_COMMENT_LIMIT and "| `local` | 0 | 0 | 0 | 116 | 0 | 0 |" in text
+    assert len(text) <= GITHUB_COMMENT_LIMIT and "| `local` | 0 | 0 | 0 | 122 | 0 | 0 |" in text
     callout = text.split("> [!CAUTION]", 1)[1].split("\n\n", 1)[0]
-    assert "**116 resource(s) will be destroyed or replaced.**" in callout
+    assert "**122 resource(s) will be destroyed or replaced.**" in callout
     assert "**destroy** **`aws_rds_cluster." in callout and "(holds data)" in callout
+
+
+def test_a_new_origin_secret_changes_the_plan_and_never_shows(
+    deployed, aws, outdir: Path, tmp_path: Path
+) -> None:
+    """A new AWSCURRENT value changes the web ACL, the integrations and the deployment in a real
+    plan; neither value appears in gitops' output, the plan summary, the comment or the job
+    summary, while plan.json (which never leaves the plan job) does hold it."""
+    secrets = aws("secretsmanager")
+    name = "fraud-origin-verify-local"
+    old = secrets.get_secret_value(SecretId=name)["SecretString"]
+    new = secrets.get_random_password(PasswordLength=64, ExcludePunctuation=True)["RandomPassword"]
+    secrets.put_secret_value(SecretId=name, SecretString=new)
+    step_summary = tmp_path / "step-summary.md"
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(step_summary)}
+    stack_dir = outdir / "stacks" / "fraud-detection-local"
+    planned = subprocess.run([GITOPS, "plan", "local", "--no-synth", "--outdir", str(outdir)],
+                             env=env, capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    summary = stack_dir / "plan-summary.json"
+    comment = subprocess.run([GITOPS, "comment", f"local={summary}"], env=env,
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert comment.returncode == 0, comment.stderr
+    assert new in (stack_dir / "plan.json").read_text(), "the plan does carry the new value"
+    shown = [planned.stdout, planned.stderr, summary.read_text(), comment.stdout,
+             comment.stderr, step_summary.read_text()]  # fmt: skip
+    for text in shown:
+        assert old not in text and new not in text
+    changed = comment.stdout
+    assert "aws_wafv2_web_acl.alb-waf_acl" in changed and "(sensitive)" in changed
+    assert "aws_api_gateway_integration.api_detect-integration" in changed
+    assert "aws_api_gateway_deployment.api_deployment" in changed
 
 
 def test_down_destroys_everything_and_stops_the_emulator(deployed, aws, outdir: Path) -> None:
@@ -140,7 +172,7 @@ def test_down_destroys_everything_and_stops_the_emulator(deployed, aws, outdir: 
     assert state_bucket_keys["KeyCount"] >= 1
     result = gitops("local", "down", outdir=outdir)
     assert result.returncode == 0, result.stderr
-    assert "Destroy complete! Resources: 116 destroyed." in result.stdout
+    assert "Destroy complete! Resources: 122 destroyed." in result.stdout
     assert not emulator.is_alive(running.pid)
     assert emulator.read_state() is None
     state = json.loads((outdir / "stacks" / "fraud-detection-local" / "cdk.tf.json").read_text())
