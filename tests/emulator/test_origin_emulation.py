@@ -1,0 +1,75 @@
+"""What the origin check needs from the emulator, live: moto 5.2.5 serves it without a patch.
+
+`make local` deploys the mechanism and re-plans empty; these pin the behaviours it relies on,
+so a moto upgrade that changes one fails here first, with a name.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_new_secret_value_moves_the_old_one_to_awsprevious(aws) -> None:
+    secrets = aws("secretsmanager")
+    name = f"origin-{uuid.uuid4().hex[:8]}"
+    secrets.create_secret(Name=name, SecretString="first")  # pragma: allowlist secret
+    secrets.put_secret_value(SecretId=name, SecretString="second")  # pragma: allowlist secret
+    stages = {
+        tuple(version["VersionStages"]): version["VersionId"]
+        for version in secrets.list_secret_version_ids(SecretId=name)["Versions"]
+    }
+    assert set(stages) == {("AWSCURRENT",), ("AWSPREVIOUS",)}
+    previous = secrets.get_secret_value(SecretId=name, VersionId=stages[("AWSPREVIOUS",)])
+    current = secrets.get_secret_value(SecretId=name)
+    assert (previous["SecretString"], current["SecretString"]) == ("first", "second")
+
+
+def test_random_passwords_without_punctuation_are_letters_and_digits(aws) -> None:
+    password = aws("secretsmanager").get_random_password(
+        PasswordLength=64, ExcludePunctuation=True
+    )["RandomPassword"]
+    assert len(password) == 64 and password.isalnum()
+
+
+def test_a_byte_match_on_a_header_round_trips_in_a_blocking_web_acl(aws) -> None:
+    waf = aws("wafv2")
+    visibility = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
+                  "MetricName": "m"}  # fmt: skip
+    match = {"ByteMatchStatement": {
+        "FieldToMatch": {"SingleHeader": {"Name": "x-origin-verify"}},
+        "PositionalConstraint": "EXACTLY", "SearchString": b"Secret123",
+        "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}  # fmt: skip
+    rule = {"Name": "origin", "Priority": 0, "Action": {"Allow": {}},
+            "Statement": match, "VisibilityConfig": visibility}  # fmt: skip
+    summary = waf.create_web_acl(
+        Name=f"acl-{uuid.uuid4().hex[:8]}", Scope="REGIONAL", DefaultAction={"Block": {}},
+        Rules=[rule], VisibilityConfig=visibility,
+    )["Summary"]  # fmt: skip
+    acl = waf.get_web_acl(Name=summary["Name"], Scope="REGIONAL", Id=summary["Id"])["WebACL"]
+    assert acl["DefaultAction"] == {"Block": {}}
+    (stored,) = acl["Rules"]
+    assert stored["Statement"]["ByteMatchStatement"]["SearchString"] == b"Secret123"
+    ip_set = waf.create_ip_set(Name=f"ops-{uuid.uuid4().hex[:8]}", Scope="REGIONAL",
+                               IPAddressVersion="IPV4", Addresses=[])["Summary"]  # fmt: skip
+    assert (
+        waf.get_ip_set(Name=ip_set["Name"], Scope="REGIONAL", Id=ip_set["Id"])["IPSet"]["Addresses"]
+        == []
+    )
+
+
+def test_an_integration_keeps_its_static_header_parameter(aws) -> None:
+    api = aws("apigateway")
+    rest = api.create_rest_api(name=f"api-{uuid.uuid4().hex[:8]}")
+    root = api.get_resources(restApiId=rest["id"])["items"][0]["id"]
+    api.put_method(restApiId=rest["id"], resourceId=root, httpMethod="GET",
+                   authorizationType="NONE", apiKeyRequired=True)  # fmt: skip
+    parameter = {"integration.request.header.x-origin-verify": "'Secret123'"}
+    api.put_integration(restApiId=rest["id"], resourceId=root, httpMethod="GET",
+                        type="HTTP_PROXY", integrationHttpMethod="GET",
+                        uri="https://api.example.com/", requestParameters=parameter)  # fmt: skip
+    integration = api.get_integration(restApiId=rest["id"], resourceId=root, httpMethod="GET")
+    assert integration["requestParameters"] == parameter
