@@ -15,12 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdktf import App, TerraformStack
 
 from infra.config import ENVIRONMENTS, load_environment
-from infra.naming import Naming
 from infra.origin_verification import HEADER_NAME, days_since_epoch
-from infra.security_groups import SecurityGroups, SecurityGroupsProps
 from tests.helpers import find, ref, resources
 from tests.synth.waf_evaluation import Request, reachable_target_groups, web_acl_of
 
@@ -118,8 +115,14 @@ def with_operators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     config = load_environment("dev")
     balancer = config.load_balancer.model_copy(update={"operator_cidrs": (OPERATOR_NETWORK,)})
+    listener = config.blue_green.test_listener.model_copy(
+        update={"allowed_cidrs": (OPERATOR_NETWORK,)}
+    )
+    blue_green = config.blue_green.model_copy(update={"test_listener": listener})
     outdir = tmp_path_factory.mktemp("operators")
-    synthesize([config.model_copy(update={"load_balancer": balancer})], outdir)
+    synthesize(
+        [config.model_copy(update={"load_balancer": balancer, "blue_green": blue_green})], outdir
+    )
     return json.loads(stack_file(outdir, "fraud-detection-dev").read_text())
 
 
@@ -133,28 +136,13 @@ def test_listed_operators_reach_the_service_and_nobody_else_does(with_operators)
     assert reachable_target_groups(stack, blocked_country) == [], "geo-block still applies"
 
 
-def test_a_test_listener_port_opens_to_operator_networks_only() -> None:
-    stack = TerraformStack(App(), "operators")
-    groups = SecurityGroups(
-        stack,
-        "security-groups",
-        SecurityGroupsProps(
-            naming=Naming("dev"),
-            vpc_id="vpc-1",
-            container_port=8080,
-            operator_cidrs=(OPERATOR_NETWORK, "192.0.2.0/28"),
-        ),
-    )
-    rules = groups.admit_operators(8443, "blue/green test listener")
-    assert len(rules) == 2
-    with pytest.raises(ValueError, match="port 443 is already public"):
-        groups.admit_operators(443, "x")
-    none = SecurityGroups(
-        TerraformStack(App(), "nobody"),
-        "security-groups",
-        SecurityGroupsProps(naming=Naming("dev"), vpc_id="vpc-1", container_port=8080),
-    )
-    assert none.admit_operators(8443, "blue/green test listener") == []
+def test_the_test_listener_answers_operators_and_nobody_else(stacks, with_operators) -> None:
+    port = load_environment("dev").blue_green.test_listener.port
+    assert reachable_target_groups(with_operators, Request(OPERATOR, port=port))
+    header = {HEADER_NAME: sent_by_api_gateway(with_operators)}
+    assert reachable_target_groups(with_operators, Request(INTERNET, header, port=port)) == []
+    for env in ENVIRONMENTS:  # the files list no operator: the test port is closed to all
+        assert reachable_target_groups(stacks[env], Request(OPERATOR, port=port)) == []
 
 
 @pytest.mark.slow

@@ -166,7 +166,7 @@ def test_ecs_log_group_is_named_kept_30_days_and_encrypted(stacks, env) -> None:
 @PER_ENV
 def test_every_log_group_is_encrypted_and_kept(stacks, env) -> None:
     groups = resources(stacks[env], "aws_cloudwatch_log_group").values()
-    assert len(groups) == 3
+    assert len(groups) == 4  # ECS, API access logs, and one per web ACL (API stage, ALB)
     for group in groups:
         assert group["kms_key_id"].startswith("${aws_kms_key.")
         assert group["retention_in_days"] == BRIEF["log_days"]

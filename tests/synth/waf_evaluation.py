@@ -108,7 +108,12 @@ def forwarded_target_groups(stack: dict[str, Any], port: int) -> list[str]:
         for action in listener["default_action"]:
             if action["type"] != "forward":
                 continue
-            for target in action["forward"]["target_group"]:
+            targets = (
+                action["forward"]["target_group"]
+                if "forward" in action
+                else [{"arn": action["target_group_arn"], "weight": 1}]
+            )
+            for target in targets:
                 group = _named(stack, "aws_lb_target_group", target["arn"])
                 if target["weight"] > 0 and group is not None:
                     groups.append(group["name"])
