@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from infra.app import DEFAULT_OUTDIR, synthesize
-from infra.config import load_environments
+from infra.environments import load_environments
 
 if __name__ == "__main__":
     synthesize(load_environments(), Path(os.environ.get("CDKTF_OUTDIR", DEFAULT_OUTDIR)))

@@ -11,11 +11,9 @@ one `ConfigError` whose message is a single line naming the file, the field and 
 from __future__ import annotations
 
 import ipaddress
-import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -28,15 +26,12 @@ from pydantic import (
 
 from infra.blue_green_config import BlueGreenConfig
 from infra.load_balancer_config import LoadBalancerConfig
+from infra.pipeline_settings import PipelineConfig, conventional_role_arn
 
-ENVIRONMENTS: tuple[str, ...] = ("dev", "staging", "prod", "local")
-"""Every environment the repository knows, in promotion order (`local` is the emulator)."""
-
-PROMOTION_ORDER: tuple[str, ...] = ("dev", "staging", "prod")
+ENVIRONMENT_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,20}$"
+"""Every `environments/<name>.yaml` is an environment; its name goes into every resource name."""
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ENVIRONMENTS_DIR = REPO_ROOT / "environments"
-ENVIRONMENTS_DIR_VARIABLE = "GITOPS_ENVIRONMENTS_DIR"
 
 REQUIRED_TAG_KEYS: tuple[str, ...] = ("Owner", "CostCenter", "DataClassification")
 """Tags every environment file must set; `Environment` and `Service` are added by the stack."""
@@ -205,7 +200,8 @@ class StateBackendConfig(Model):
 
     bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="State bucket.")
     key: str = Field(
-        pattern=r"^[A-Za-z0-9!_.*'()/-]+\.tfstate$", description="Object key of state."
+        pattern=r"^[A-Za-z0-9!_.*'()/-]+\.tfstate$",
+        description="Object key of the state; left out, fraud-detection/<env>.tfstate.",
     )
     lock_table: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$", description="DynamoDB lock table.")
     region: str = Field(pattern=AWS_REGION_PATTERN, description="Region of bucket and table.")
@@ -244,7 +240,7 @@ class EmulatorConfig(Model):
 class EnvironmentConfig(Model):
     """One environment: everything `FraudDetectionStack` needs to describe it."""
 
-    name: Literal["dev", "staging", "prod", "local"]
+    name: str = Field(pattern=ENVIRONMENT_NAME_PATTERN)
     region: str = Field(pattern=AWS_REGION_PATTERN)
     account_id: str = Field(pattern=r"^\d{12}$")
     tags: dict[str, str] = Field(
@@ -261,9 +257,20 @@ class EnvironmentConfig(Model):
     state: StateBackendConfig
     release: ReleaseConfig
     blue_green: BlueGreenConfig
+    pipeline: PipelineConfig
     emulator: EmulatorConfig | None = Field(
-        default=None, description="Set only for `local`: points every AWS call at an emulator."
+        default=None,
+        description="Points every AWS call at an emulator; only for an environment not deployed.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _conventional_state_key(cls, data: Any) -> Any:
+        # One state object per environment by convention, so a copied file cannot share one.
+        state = data.get("state") if isinstance(data, dict) else None
+        if isinstance(state, dict) and "key" not in state and isinstance(data.get("name"), str):
+            data = {**data, "state": {**state, "key": f"fraud-detection/{data['name']}.tfstate"}}
+        return data
 
     @field_validator("tags")
     @classmethod
@@ -277,11 +284,12 @@ class EnvironmentConfig(Model):
         return tags
 
     @model_validator(mode="after")
-    def _emulator_only_for_local(self) -> EnvironmentConfig:
-        if self.name == "local" and self.emulator is None:
-            raise ValueError("emulator: required for the local environment")
-        if self.name != "local" and self.emulator is not None:
-            raise ValueError(f"emulator: only the local environment may set it, not {self.name}")
+    def _emulator_never_deployed(self) -> EnvironmentConfig:
+        if self.emulator is not None and self.pipeline.deploy:
+            raise ValueError(
+                "emulator: an emulated environment cannot be deployed by the pipeline;"
+                " set pipeline.deploy to false or remove emulator"
+            )
         return self
 
     @model_validator(mode="after")
@@ -302,26 +310,21 @@ class EnvironmentConfig(Model):
         return f"fraud-detection-{self.name}"
 
     @property
-    def is_production(self) -> bool:
-        return self.name == "prod"
+    def plan_role_arn(self) -> str:
+        """The file's `pipeline.plan_role_arn`, else the one `gitops bootstrap` creates."""
+        return self.pipeline.plan_role_arn or conventional_role_arn(
+            "plan", self.name, self.account_id, self.region
+        )
+
+    @property
+    def apply_role_arn(self) -> str:
+        return self.pipeline.apply_role_arn or conventional_role_arn(
+            "apply", self.name, self.account_id, self.region
+        )
 
     def all_tags(self) -> dict[str, str]:
         """Tags in one visible order: the file's own, then Environment and Service."""
         return {**self.tags, "Environment": self.name, "Service": "fraud-detection-api"}
-
-
-def environments_dir() -> Path:
-    """The folder of environment files; `GITOPS_ENVIRONMENTS_DIR` overrides it (tests, forks)."""
-    override = os.environ.get(ENVIRONMENTS_DIR_VARIABLE)
-    return Path(override) if override else DEFAULT_ENVIRONMENTS_DIR
-
-
-def environment_file(name: str, directory: Path | None = None) -> Path:
-    if name not in ENVIRONMENTS:
-        raise ConfigError(
-            f"unknown environment {name!r}: expected one of {', '.join(ENVIRONMENTS)}"
-        )
-    return (directory or environments_dir()) / f"{name}.yaml"
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -349,52 +352,3 @@ def parse_environment(name: str, data: Any, source: str) -> EnvironmentConfig:
     except ValidationError as error:
         problems = [_describe(item) for item in error.errors(include_url=False)]
         raise ConfigError(f"{source}: {'; '.join(problems)}") from None
-
-
-def _display(path: Path) -> Path:
-    """The path as a person typed it: relative to the working directory when inside it."""
-    try:
-        return path.resolve().relative_to(Path.cwd())
-    except ValueError:
-        return path
-
-
-def load_environment(name: str, directory: Path | None = None) -> EnvironmentConfig:
-    """Read and validate one environment file."""
-    path = _display(environment_file(name, directory))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: environment file not found") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}:{where}: {problem}") from None
-    return parse_environment(name, data, str(path))
-
-
-def load_environments(names: list[str] | tuple[str, ...] = ()) -> list[EnvironmentConfig]:
-    """Load the named environments (all of them when none are named), in the order given."""
-    return [load_environment(name) for name in (names or ENVIRONMENTS)]
-
-
-def main() -> int:
-    """`python -m infra.config`: validate every environment file (the pre-commit hook)."""
-    import sys
-
-    try:
-        configs = load_environments()
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"{len(configs)} environment file(s) valid: {', '.join(c.name for c in configs)}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

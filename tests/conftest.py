@@ -34,9 +34,9 @@ def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def synth_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """All four environments synthesized once, in-process, into a session folder."""
+    """Every environment synthesized once, in-process, into a session folder."""
     from infra.app import synthesize
-    from infra.config import load_environments
+    from infra.environments import load_environments
 
     outdir = tmp_path_factory.mktemp("cdktf.out")
     synthesize(load_environments(), outdir)
@@ -47,9 +47,9 @@ def synth_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stacks(synth_outdir: Path) -> dict[str, dict[str, Any]]:
     """Synthesized Terraform JSON per environment name."""
     from infra.app import stack_file
-    from infra.config import ENVIRONMENTS
+    from infra.environments import environment_names
 
     return {
         name: json.loads(stack_file(synth_outdir, f"fraud-detection-{name}").read_text())
-        for name in ENVIRONMENTS
+        for name in environment_names()
     }

@@ -23,7 +23,7 @@ from gitops.pipeline.plan_comment import GITHUB_COMMENT_LIMIT
 
 SYNTH_ALL = (
     "import sys; from pathlib import Path; from infra.app import synthesize; "
-    "from infra.config import load_environments; "
+    "from infra.environments import load_environments; "
     "synthesize(load_environments(), Path(sys.argv[1]))"
 )
 EAGER_IMPORT = "import cdktf_cdktf_provider_aws"

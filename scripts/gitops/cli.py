@@ -22,7 +22,6 @@ from gitops.paths import default_outdir
 from gitops.pipeline import commands as pipeline_commands
 from gitops.policy import commands as policy_commands
 from gitops.terraform import commands as terraform_commands
-from infra.config import ENVIRONMENTS
 
 # jsii warns on every start that Node 20 is past its end of life; it works, so keep logs readable.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -53,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
             "environments",
             nargs="*",
             metavar="ENV",
-            help=f"environments to act on ({', '.join(ENVIRONMENTS)}); all when left out",
+            help="environments to act on (environments/<ENV>.yaml); all when left out",
         )
         sub.add_argument(
             "--outdir",
@@ -83,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="check this synthesized stack folder instead of synthesizing (repeatable)",
     )
     check.add_argument(
+        "--no-synth",
+        action="store_true",
+        help="check the environments' stacks already in cdktf.out (the workflows' synth artifact)",
+    )
+    check.add_argument(
         "--report-dir",
         type=Path,
         default=Path("reports"),
@@ -91,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=policy_commands.check)
 
     def environment_argument(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("environment", metavar="ENV", help=", ".join(ENVIRONMENTS))
+        sub.add_argument("environment", metavar="ENV", help="an environments/<ENV>.yaml file")
         sub.add_argument("--outdir", type=Path, default=default_outdir(), help=argparse.SUPPRESS)
 
     bootstrap = commands.add_parser(
@@ -136,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     drift = commands.add_parser(
         "drift", help="plan each ENV; open, update or close its drift issue (applies nothing)"
     )
-    drift.add_argument("environments", nargs="+", metavar="ENV", help=", ".join(ENVIRONMENTS))
+    drift.add_argument("environments", nargs="+", metavar="ENV", help="environments to check")
     drift.add_argument("--outdir", type=Path, default=default_outdir(), help=argparse.SUPPRESS)
     drift.add_argument("--commit", type=_commit, help="the commit of main being compared")
     pipeline_arguments(drift)
@@ -156,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         metavar="ENV=PLAN_JSON",
         help="`terraform show -json` output or the plan-summary.json `gitops plan` writes",
+    )
+    comment.add_argument(
+        "--plans-dir",
+        type=Path,
+        help="a folder of fraud-detection-<env>/plan-summary.json: one plan per environment the"
+        " pipeline deploys, as the plan jobs' artifacts hold them",
     )
     comment.add_argument("--commit", help="the commit the plans are for")
     comment.add_argument("--run-url", help="link to the workflow run")
@@ -182,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     promote.add_argument("--from", dest="from_env", required=True, metavar="ENV")
     promote.add_argument("--to", dest="to_env", required=True, metavar="ENV")
+    promote.add_argument(
+        "--scope",
+        choices=("wave", "environment"),
+        default="wave",
+        help="wave (default): every environment of --to's deploy wave; environment: --to alone",
+    )
     promote.add_argument(
         "--dry-run", action="store_true", help="say what would move; write nothing"
     )
@@ -214,6 +230,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--base", help="branch the pull request targets (default: GITHUB_REF_NAME, else main)"
     )
     release.set_defaults(handler=pipeline_commands.release)
+
+    environments = commands.add_parser(
+        "environments",
+        help="every environment: region, account, deploy wave, role ARNs, state (the matrices)",
+    )
+    environments.add_argument("--json", action="store_true", help="print JSON, for tools")
+    environments.add_argument(
+        "--github-output",
+        action="store_true",
+        help="also write the workflows' matrices (plan, wave_1..wave_N) to $GITHUB_OUTPUT",
+    )
+    environments.set_defaults(handler=pipeline_commands.environments)
 
     local = commands.add_parser("local", help="the whole stack in a local AWS emulator")
     local.add_argument("action", choices=("up", "down", "status"))

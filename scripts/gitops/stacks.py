@@ -13,14 +13,14 @@ from gitops.emulator import server as emulator
 from gitops.errors import GitopsError, UsageError
 from gitops.terraform import plan_apply
 from gitops.terraform.plan_apply import Planned
-from infra.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_environment
+from infra.config import ConfigError, EnvironmentConfig
+from infra.environments import load_environments
 
 
 def load_configs(names: Sequence[str]) -> list[EnvironmentConfig]:
     """Validate every named environment file before any work starts (all when none are named)."""
-    unique = list(dict.fromkeys(names)) or list(ENVIRONMENTS)
     try:
-        return [load_environment(name) for name in unique]
+        return load_environments(list(dict.fromkeys(names)))
     except ConfigError as error:
         raise UsageError(str(error)) from None
 

@@ -41,7 +41,8 @@ def test_unknown_command() -> None:
 def test_unknown_environment_writes_nothing(command: str, tmp_path: Path) -> None:
     outdir = tmp_path / "out"
     result = gitops(command, "dev", "qa", "--outdir", str(outdir))
-    assert_one_line_error(result, 2, "unknown environment 'qa': expected one of dev, staging")
+    expected = "unknown environment 'qa': expected one of dev, local, prod, staging"
+    assert_one_line_error(result, 2, expected)
     assert not outdir.exists()
 
 

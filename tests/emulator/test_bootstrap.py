@@ -22,7 +22,7 @@ from gitops.bootstrap.state_backend import (
 from gitops.emulator import server as emulator
 from gitops.errors import UsageError
 
-from infra.config import load_environment
+from infra.environments import load_environment
 
 GITOPS = str(Path(sys.executable).with_name("gitops"))
 REPOSITORY = "fraud-platform/infrastructure"

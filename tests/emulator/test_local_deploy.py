@@ -23,7 +23,7 @@ from gitops.pipeline.plan_comment import GITHUB_COMMENT_LIMIT, CommentContext, r
 from gitops.terraform import plan_apply
 from gitops.terraform.plan_json import load_plan
 
-from infra.config import load_environment
+from infra.environments import load_environment
 
 pytestmark = pytest.mark.slow
 GITOPS = str(Path(sys.executable).with_name("gitops"))

@@ -10,7 +10,7 @@ import pytest
 from gitops.emulator import server as emulator
 from gitops.pipeline import rollout
 
-from infra.config import load_environment
+from infra.environments import load_environment
 from tests.emulator.test_codedeploy import build
 
 REGION = "eu-west-1"  # apart from the other emulator tests' us-east-1 resources

@@ -21,7 +21,7 @@ from gitops.emulator.local import runner_for
 from gitops.terraform import plan_apply
 from gitops.terraform.plan_apply import StateLocked
 
-from infra.config import load_environment
+from infra.environments import load_environment
 
 pytestmark = pytest.mark.slow
 

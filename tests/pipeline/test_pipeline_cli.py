@@ -13,7 +13,7 @@ import pytest
 from gitops.github.standin import GitHubStandIn
 from gitops.pipeline.plan_comment import parse_header
 
-from infra.config import DEFAULT_ENVIRONMENTS_DIR
+from infra.environments import DEFAULT_ENVIRONMENTS_DIR
 from tests.pipeline.plans import SECRET_2, make_plans
 
 GITOPS = str(Path(sys.executable).with_name("gitops"))

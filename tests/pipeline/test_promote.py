@@ -11,13 +11,8 @@ import pytest
 from gitops.errors import GitopsError, UsageError
 from gitops.pipeline.promote import RELEASE_FIELDS, edit_release_block, plan_promotion, promote
 
-from infra.config import (
-    DEFAULT_ENVIRONMENTS_DIR,
-    ConfigError,
-    ReleaseConfig,
-    load_environment,
-    parse_environment,
-)
+from infra.config import ConfigError, ReleaseConfig, parse_environment
+from infra.environments import DEFAULT_ENVIRONMENTS_DIR, load_environment
 
 SHIPPED_DIGEST = load_environment("dev", DEFAULT_ENVIRONMENTS_DIR).release.image_digest
 NEW_DIGEST = "sha256:" + "ab12cd34" * 8
@@ -142,8 +137,17 @@ def test_staging_to_prod_is_the_next_step(environments: Path) -> None:
 @pytest.mark.parametrize(
     ("from_env", "to_env", "message"),
     [
-        ("qa", "staging", "unknown environment 'qa': promotion runs dev -> staging -> prod"),
-        ("dev", "Prod", "unknown environment 'Prod': promotion runs dev -> staging -> prod"),
+        (
+            "qa",
+            "staging",
+            "unknown environment 'qa': promotion runs dev -> staging -> prod (environments/*.yaml)",
+        ),
+        (
+            "dev",
+            "Prod",
+            "unknown environment 'Prod': promotion runs dev -> staging -> prod"
+            " (environments/*.yaml)",
+        ),
         ("staging", "staging", "cannot promote staging to itself: --from and --to must differ"),
         (
             "dev",

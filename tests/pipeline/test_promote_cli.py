@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.config import DEFAULT_ENVIRONMENTS_DIR
+from infra.environments import DEFAULT_ENVIRONMENTS_DIR
 
 GITOPS = str(Path(sys.executable).with_name("gitops"))
 NEW_DIGEST = "sha256:" + "ab" * 32

@@ -18,8 +18,10 @@ import pytest
 import yaml
 from gitops.policy import gate as policy
 
-from infra.config import ENVIRONMENTS
+from infra.environments import environment_names
 from tests.policy.origin_cases import ORIGIN_CASES
+
+ENVIRONMENTS = environment_names()
 
 CHECKS_DIR = policy.CUSTOM_CHECKS_DIR
 TAGS = {

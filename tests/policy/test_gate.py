@@ -12,7 +12,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from infra.config import ENVIRONMENTS
+from infra.environments import environment_names
+
+ENVIRONMENTS = environment_names()
 
 pytestmark = pytest.mark.slow
 GITOPS = str(Path(sys.executable).with_name("gitops"))

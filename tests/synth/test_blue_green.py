@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
-from infra.config import ENVIRONMENTS, load_environment
+from infra.environments import environment_names, load_environment
 from tests.helpers import find, one, ref, resources
+
+ENVIRONMENTS = environment_names()
 
 PER_ENV = pytest.mark.parametrize("env", ENVIRONMENTS)
 

@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 
-from infra.config import ENVIRONMENTS, load_environment
+from infra.environments import environment_names, load_environment
 from infra.origin_verification import HEADER_NAME, days_since_epoch
 from tests.helpers import find, ref, resources
 from tests.synth.waf_evaluation import Request, reachable_target_groups, web_acl_of
+
+ENVIRONMENTS = environment_names()
 
 PER_ENV = pytest.mark.parametrize("env", ENVIRONMENTS)
 INTERNET = "198.51.100.7"

@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
-from infra.config import ENVIRONMENTS, load_environment
+from infra.environments import environment_names, load_environment
 from infra.task_roles import RESOURCE_WILDCARD_REASON
 from tests.helpers import find, one, ref, resources
+
+ENVIRONMENTS = environment_names()
 
 BRIEF = {
     "min_tasks": 2,

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from infra.config import ENVIRONMENTS, load_environment
+from infra.environments import environment_names, load_environment
 from infra.versions import AWS_PROVIDER_VERSION
 from tests.helpers import one, resources
+
+ENVIRONMENTS = environment_names()
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

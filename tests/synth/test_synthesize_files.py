@@ -9,7 +9,7 @@ import pytest
 
 import infra.app
 from infra.app import stack_file, synthesize
-from infra.config import load_environment
+from infra.environments import load_environment
 from infra.stack import FraudDetectionStack
 
 

@@ -13,7 +13,9 @@ import pytest
 from gitops.errors import GitopsError
 from gitops.terraform import runner as terraform
 
-from infra.config import ENVIRONMENTS
+from infra.environments import environment_names
+
+ENVIRONMENTS = environment_names()
 
 pytestmark = pytest.mark.slow
 GITOPS = str(Path(sys.executable).with_name("gitops"))

@@ -8,13 +8,15 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config import (
-    ENVIRONMENTS,
-    ConfigError,
+from infra.config import ConfigError
+from infra.environments import (
     environment_file,
+    environment_names,
     load_environment,
     load_environments,
 )
+
+ENVIRONMENTS = environment_names()
 
 
 def write_variant(tmp_path: Path, name: str, change) -> Path:
@@ -37,7 +39,10 @@ def load_error(tmp_path: Path, name: str, change) -> str:
 
 def test_every_shipped_environment_loads() -> None:
     configs = load_environments()
-    assert [config.name for config in configs] == list(ENVIRONMENTS)
+    assert sorted(config.name for config in configs) == sorted(ENVIRONMENTS)
+    assert [config.name for config in configs] == ["dev", "staging", "prod", "local"], (
+        "deployed environments by wave, then the others"
+    )
     assert {config.stack_name for config in configs} == {
         f"fraud-detection-{name}" for name in ENVIRONMENTS
     }
@@ -74,9 +79,10 @@ def test_every_environment_has_its_own_state_key_and_cidr() -> None:
     assert len({config.network.vpc_cidr for config in configs}) == len(configs)
 
 
-def test_only_local_points_at_an_emulator() -> None:
+def test_only_environments_the_pipeline_never_deploys_point_at_an_emulator() -> None:
     for config in load_environments():
-        assert (config.emulator is not None) == (config.name == "local")
+        assert (config.emulator is not None) == (not config.pipeline.deploy)
+    assert [c.name for c in load_environments() if not c.pipeline.deploy] == ["local"]
 
 
 def test_tags_merge_file_then_environment_and_service() -> None:
@@ -155,8 +161,13 @@ def test_unknown_environment() -> None:
         load_environment("qa")
 
 
-def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"dev\.yaml: environment file not found"):
+def test_missing_file_or_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no environment files \(<name>\.yaml\)"):
+        load_environment("dev", tmp_path)
+    with pytest.raises(ConfigError, match=r"nowhere: no such folder of environment files"):
+        load_environment("dev", tmp_path / "nowhere")
+    write_variant(tmp_path, "staging", lambda d: None)
+    with pytest.raises(ConfigError, match=r"^unknown environment 'dev': expected one of staging$"):
         load_environment("dev", tmp_path)
 
 
@@ -187,13 +198,101 @@ def test_stack_owned_tags_are_refused(tmp_path: Path) -> None:
     assert "Environment" in message and "set by the stack" in message
 
 
-def test_emulator_only_in_local(tmp_path: Path) -> None:
+def test_an_emulated_environment_is_never_deployed_by_the_pipeline(tmp_path: Path) -> None:
     message = load_error(
         tmp_path, "dev", lambda d: d.update(emulator={"endpoint": "http://127.0.0.1:4566"})
     )
-    assert "only the local environment may set it" in message
-    message = load_error(tmp_path, "local", lambda d: d.pop("emulator"))
-    assert "emulator: required for the local environment" in message
+    assert "an emulated environment cannot be deployed by the pipeline" in message
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "expected"),
+    [
+        ({"deploy": True}, "pipeline: wave: required when deploy is true"),
+        ({"deploy": False, "wave": 1}, "wave: only an environment the pipeline deploys"),
+        ({"deploy": True, "wave": 5}, "wave 5 is outside 1..4: deploy.yml has 4 wave jobs"),
+        ({"deploy": True, "wave": 0}, "wave 0 is outside 1..4"),
+        ({"deploy": True, "wave": "1"}, "pipeline.wave:"),
+        ({"deploy": True, "wave": 1, "apply_role_arn": "admin"}, "pipeline.apply_role_arn:"),
+        ({"wave": 1}, "pipeline.deploy: required field is missing"),
+    ],
+)
+def test_pipeline_section_errors_name_the_field(
+    tmp_path: Path, pipeline: dict[str, Any], expected: str
+) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d.update(pipeline=pipeline))
+    assert expected in message
+
+
+def test_role_arns_follow_the_bootstrap_names_unless_the_file_names_them(tmp_path: Path) -> None:
+    prod = load_environment("prod")
+    assert prod.plan_role_arn == "arn:aws:iam::333333333333:role/fraud-gitops-plan-prod"
+    assert prod.apply_role_arn == "arn:aws:iam::333333333333:role/fraud-gitops-apply-prod"
+    own = "arn:aws:iam::333333333333:role/platform/deployer"
+    write_variant(tmp_path, "prod", lambda d: d["pipeline"].update(apply_role_arn=own))
+    changed = load_environment("prod", tmp_path)
+    assert changed.apply_role_arn == own
+    assert changed.plan_role_arn == prod.plan_role_arn
+
+
+def test_gov_cloud_roles_get_their_partition(tmp_path: Path) -> None:
+    def to_gov(data: dict[str, Any]) -> None:
+        data["region"] = "us-gov-west-1"
+
+    write_variant(tmp_path, "dev", to_gov)
+    assert load_environment("dev", tmp_path).plan_role_arn.startswith("arn:aws-us-gov:iam::")
+
+
+def test_state_key_defaults_to_the_environment_name(tmp_path: Path) -> None:
+    assert load_environment("prod").state.key == "fraud-detection/prod.tfstate"
+    write_variant(tmp_path, "prod", lambda d: d["state"].update(key="elsewhere/prod.tfstate"))
+    assert load_environment("prod", tmp_path).state.key == "elsewhere/prod.tfstate"
+
+
+def test_two_environments_may_not_share_a_state_object(tmp_path: Path) -> None:
+    write_variant(tmp_path, "prod", lambda d: None)
+    copy = yaml.safe_load((tmp_path / "prod.yaml").read_text())
+    copy["state"]["key"] = "fraud-detection/prod.tfstate"
+    (tmp_path / "prod-eu.yaml").write_text(yaml.safe_dump(copy))
+    with pytest.raises(ConfigError) as caught:
+        load_environments(directory=tmp_path)
+    message = str(caught.value)
+    assert message.endswith(
+        "prod-eu.yaml: state: key s3://fraud-detection-tfstate-333333333333/fraud-detection/"
+        "prod.tfstate is already the state of prod; remove state.key to get"
+        " fraud-detection/prod-eu.tfstate"
+    )
+
+
+@pytest.mark.parametrize(
+    ("file_name", "expected"),
+    [
+        ("Prod.yaml", "environment name 'Prod' must match"),
+        ("prod_eu.yaml", "environment name 'prod_eu' must match"),
+        ("p.yaml", "environment name 'p' must match"),
+        ("a" * 22 + ".yaml", "2 to 21 characters"),
+        ("prod-eu.yml", "environment files end in .yaml"),
+    ],
+)
+def test_a_file_name_that_is_no_environment_name_is_refused(
+    tmp_path: Path, file_name: str, expected: str
+) -> None:
+    write_variant(tmp_path, "dev", lambda d: None)
+    (tmp_path / file_name).write_text("region: us-east-1\n")
+    with pytest.raises(ConfigError) as caught:
+        environment_names(tmp_path)
+    assert expected in str(caught.value) and file_name in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_any_file_is_an_environment_named_by_the_file(tmp_path: Path) -> None:
+    write_variant(tmp_path, "dev", lambda d: None)
+    (tmp_path / "dev-eu2.yaml").write_text((tmp_path / "dev.yaml").read_text())
+    (tmp_path / ".dev.yaml.promote").write_text("half-written")
+    assert environment_names(tmp_path) == ("dev", "dev-eu2")
+    assert load_environment("dev-eu2", tmp_path).stack_name == "fraud-detection-dev-eu2"
+    with pytest.raises(ConfigError, match=r"unknown environment 'qa': expected one of dev, dev-"):
+        load_environment("qa", tmp_path)
 
 
 def test_image_must_be_pinned_by_digest(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from infra import lazy_provider
 
 SYNTH_ALL = (
     "import sys; from pathlib import Path; {prelude}"
-    "from infra.app import synthesize; from infra.config import load_environments; "
+    "from infra.app import synthesize; from infra.environments import load_environments; "
     "synthesize(load_environments(), Path(sys.argv[1]))"
 )
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import load_environment
+from infra.environments import load_environment
 from tests.unit.test_config import load_error, write_variant
 
 OPERATORS = ["203.0.113.0/24", "198.51.100.0/28"]

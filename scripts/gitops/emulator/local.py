@@ -19,7 +19,8 @@ from gitops.emulator import server as emulator
 from gitops.errors import GitopsError
 from gitops.terraform import plan_apply
 from gitops.terraform import runner as terraform
-from infra.config import EnvironmentConfig, load_environment
+from infra.config import EnvironmentConfig
+from infra.environments import load_environment
 
 OUTPUT_ORDER = (
     "alb_dns_name",

@@ -1,4 +1,5 @@
-"""The pipeline's commands: plan, comment, fingerprint, deploy, drift, release and promote.
+"""The pipeline's commands: environments, plan, comment, fingerprint, deploy, drift, release,
+promote.
 
 Each is what one workflow step runs; the decisions they take live in the modules beside this
 one, as pure functions tested on real plans.
@@ -13,10 +14,23 @@ import sys
 from pathlib import Path
 
 from gitops.errors import GitopsError, UsageError
-from gitops.stacks import one_config, planned
-from infra.config import ENVIRONMENTS
+from gitops.stacks import load_configs, one_config, planned
 
 PLAN_SUMMARY = "plan-summary.json"
+
+
+def environments(args: argparse.Namespace) -> None:
+    from gitops.pipeline import environments as listing
+
+    configs = load_configs([])
+    if args.github_output:
+        outputs = listing.workflow_outputs(configs)
+        target = listing.write_github_output(outputs)
+        print(f"{', '.join(outputs)} written to {target}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"environments": [listing.describe(c) for c in configs]}, indent=2))
+    else:
+        print("\n".join(listing.table(configs)))
 
 
 def plan(args: argparse.Namespace) -> None:
@@ -98,11 +112,19 @@ def comment(args: argparse.Namespace) -> None:
 
     client = GitHubClient.from_environment() if args.post is not None else None
     plans = []
-    for item in args.plans:
+    known = {config.name: config for config in load_configs([])}
+    items = list(args.plans)
+    if args.plans_dir is not None:
+        items += [
+            f"{c.name}={args.plans_dir / c.stack_name / PLAN_SUMMARY}"
+            for c in known.values()
+            if c.pipeline.deploy
+        ]
+    for item in items:
         environment, separator, path = item.partition("=")
         if not separator or not path:
             raise UsageError(f"{item!r}: expected ENV=PLAN_JSON")
-        if environment not in ENVIRONMENTS:
+        if environment not in known:
             raise UsageError(f"{item!r}: unknown environment {environment!r}")
         if args.allow_missing and not Path(path).exists():
             plans.append(EnvironmentPlan.missing(environment))
@@ -150,26 +172,28 @@ def release(args: argparse.Namespace) -> None:
 def promote(args: argparse.Namespace) -> None:
     from gitops.github.client import GitHubClient
     from gitops.paths import write_atomically
-    from gitops.pipeline import promote as promotion
+    from gitops.pipeline.promote_wave import promote_wave
 
     if args.open_pr and args.dry_run:
         raise UsageError("--open-pr and --dry-run exclude each other")
     client = GitHubClient.from_environment() if args.open_pr else None
-    act = promotion.plan_promotion if args.dry_run else promotion.promote
-    result = act(args.from_env, args.to_env)
+    wave = promote_wave(args.from_env, args.to_env, args.scope, dry_run=args.dry_run)
     verb = "would promote" if args.dry_run else "promoted"
-    fields = ", ".join(result.changed_fields)
-    print(f"{verb} {result.from_env} -> {result.to_env}: {fields} ({result.target_path})")
-    print(f"branch: {result.branch_name()}")
-    print(f"title: {result.pr_title()}")
+    for result in wave.results:
+        fields = ", ".join(result.changed_fields)
+        print(f"{verb} {result.from_env} -> {result.to_env}: {fields} ({result.target_path})")
+    for name in wave.already:
+        print(f"unchanged {name}: already runs {wave.from_env}'s release")
+    print(f"branch: {wave.branch_name()}")
+    print(f"title: {wave.pr_title()}")
     if args.pr_body_file:
-        write_atomically(args.pr_body_file, result.pr_body())
+        write_atomically(args.pr_body_file, wave.pr_body())
     if client is not None:
         action, pull = client.open_pull_request(
-            result.branch_name(),
+            wave.branch_name(),
             args.base or os.environ.get("GITHUB_REF_NAME") or "main",
-            {promotion.repository_path(result.target_path): result.target_path.read_text()},
-            result.pr_title(),
-            result.pr_body(),
+            wave.files(),
+            wave.pr_title(),
+            wave.pr_body(),
         )
         print(f"pull request #{pull['number']} {action}: {pull.get('html_url', '')}")

@@ -1,4 +1,4 @@
-"""`gitops promote --from ENV --to ENV`: move a release one step along the promotion order.
+"""`gitops promote --from ENV --to ENV`: move a release one wave forward, file by file.
 
 A release is the `release:` section of an environment file (the fields of `ReleaseConfig`).
 Promotion copies those values, and nothing else, into the next environment's file. The file
@@ -21,22 +21,12 @@ from typing import Any
 import yaml
 
 from gitops.errors import GitopsError, UsageError
-from infra.config import (
-    DEFAULT_ENVIRONMENTS_DIR,
-    PROMOTION_ORDER,
-    REPO_ROOT,
-    ConfigError,
-    EnvironmentConfig,
-    ReleaseConfig,
-    environment_file,
-    load_environment,
-    parse_environment,
-)
+from gitops.pipeline.promotion_path import targets
+from infra.config import REPO_ROOT, ConfigError, EnvironmentConfig, ReleaseConfig, parse_environment
+from infra.environments import DEFAULT_ENVIRONMENTS_DIR, environment_file, load_environment
 
 RELEASE_FIELDS: tuple[str, ...] = tuple(ReleaseConfig.model_fields)
 """What travels with a release, straight from the schema so a new field travels too."""
-
-PROMOTION_PATH = " -> ".join(PROMOTION_ORDER)
 
 _RELEASE_HEADER = re.compile(r"^release:[ \t]*(#.*)?$")
 _KEY_LINE = re.compile(r"^(?P<indent>[ \t]+)(?P<key>[A-Za-z_][\w-]*):(?P<rest>.*)$")
@@ -110,37 +100,16 @@ def promote(from_env: str, to_env: str, directory: Path | None = None) -> Promot
     return result
 
 
-def check_promotion_path(from_env: str, to_env: str) -> None:
-    """Refuse anything but one step forward along `PROMOTION_ORDER`, in one line."""
-    for name in (from_env, to_env):
-        if name == "local":
-            raise UsageError(
-                f"local is not part of promotion ({PROMOTION_PATH}); edit the release: section"
-                " of local.yaml by hand"
-            )
-        if name not in PROMOTION_ORDER:
-            raise UsageError(f"unknown environment {name!r}: promotion runs {PROMOTION_PATH}")
-    if from_env == to_env:
-        raise UsageError(f"cannot promote {from_env} to itself: --from and --to must differ")
-    source_step, target_step = PROMOTION_ORDER.index(from_env), PROMOTION_ORDER.index(to_env)
-    if target_step < source_step:
-        raise UsageError(
-            f"cannot promote {from_env} back to {to_env}: promotion only goes forward"
-            f" ({PROMOTION_PATH})"
-        )
-    if target_step > source_step + 1:
-        between = PROMOTION_ORDER[source_step + 1]
-        raise UsageError(
-            f"cannot promote {from_env} straight to {to_env}: a release reaches {to_env}"
-            f" through {between} (promote {from_env} -> {between} first)"
-        )
+def check_promotion_path(from_env: str, to_env: str, directory: Path | None = None) -> None:
+    """Refuse anything but one step forward, from one wave to the next, in one line."""
+    targets(from_env, to_env, "environment", directory)
 
 
 def _prepare(
     from_env: str, to_env: str, directory: Path | None
 ) -> tuple[PromotionResult, EnvironmentConfig, str]:
     """Check the path, load both files, and compute the target's edited text."""
-    check_promotion_path(from_env, to_env)
+    check_promotion_path(from_env, to_env, directory)
     source, target = _load(from_env, directory), _load(to_env, directory)
     changes = tuple(
         (field, getattr(target.release, field), getattr(source.release, field))

@@ -35,7 +35,11 @@ from gitops.emulator.local import remote_state
 from gitops.github.standin import GitHubStandIn
 from gitops.paths import WORK_DIR_VARIABLE, write_atomically
 from gitops.pipeline.plan_comment import MARKER
-from infra.config import DEFAULT_ENVIRONMENTS_DIR, ENVIRONMENTS_DIR_VARIABLE, load_environment
+from infra.environments import (
+    DEFAULT_ENVIRONMENTS_DIR,
+    ENVIRONMENTS_DIR_VARIABLE,
+    load_environment,
+)
 
 ENVIRONMENT = "local"
 STACK = f"fraud-detection-{ENVIRONMENT}"

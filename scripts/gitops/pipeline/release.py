@@ -16,12 +16,8 @@ from typing import Any
 
 from gitops.errors import UsageError
 from gitops.pipeline import promote
-from infra.config import (
-    ENVIRONMENTS,
-    EnvironmentConfig,
-    ReleaseConfig,
-    environment_file,
-)
+from infra.config import ConfigError, EnvironmentConfig, ReleaseConfig
+from infra.environments import environment_file, environment_names
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 VERSION = re.compile(ReleaseConfig.model_fields["app_version"].metadata[0].pattern)
@@ -81,8 +77,12 @@ def plan_release(
     env: str, image_digest: str, app_version: str | None = None, directory: Path | None = None
 ) -> tuple[ReleaseResult, EnvironmentConfig, str]:
     """Check the inputs, and compute the edited file text; nothing is written."""
-    if env not in ENVIRONMENTS:
-        raise UsageError(f"unknown environment {env!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    try:
+        known = environment_names(directory)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    if env not in known:
+        raise UsageError(f"unknown environment {env!r}: expected one of {', '.join(known)}")
     if not DIGEST.match(image_digest):
         raise UsageError(
             f"--image-digest {image_digest!r} is malformed: expected sha256: and 64 lowercase"

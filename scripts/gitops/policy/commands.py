@@ -22,8 +22,12 @@ def check(args: argparse.Namespace) -> None:
                 raise UsageError(f"{stack_file.parent}: no cdk.tf.json in this folder")
     else:
         configs = load_configs(args.environments)
-        synthesize(configs, args.outdir)
+        if not args.no_synth:
+            synthesize(configs, args.outdir)
         stack_files = [args.outdir / "stacks" / c.stack_name / "cdk.tf.json" for c in configs]
+        for stack_file in stack_files:
+            if not stack_file.is_file():
+                raise UsageError(f"{stack_file.parent}: no cdk.tf.json; drop --no-synth")
 
     started = time.perf_counter()
     results = gate.evaluate(stack_files, skips)

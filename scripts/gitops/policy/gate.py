@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gitops.errors import GitopsError
-from infra.config import ENVIRONMENTS, REPO_ROOT
+from infra.config import ENVIRONMENT_NAME_PATTERN, REPO_ROOT, ConfigError
+from infra.environments import environment_names
 
 POLICIES_DIR = REPO_ROOT / "policies"
 SKIPS_FILE = POLICIES_DIR / "skips.yaml"
@@ -45,15 +47,15 @@ class Skip(BaseModel):
     resources: tuple[str, ...] = Field(
         min_length=1, description="Construct paths inside the stack (globs), or '*' for all."
     )
-    environments: tuple[str, ...] = Field(default=ENVIRONMENTS, min_length=1)
+    environments: tuple[str, ...] | None = Field(
+        default=None, min_length=1, description="Where it applies; left out, every environment."
+    )
     reason: str = Field(min_length=MIN_REASON_LENGTH)
 
     def covers(self, check_id: str, construct_path: str, environment: str | None) -> bool:
         if check_id != self.check:
             return False
-        if environment is not None and environment not in self.environments:
-            return False
-        if environment is None and set(self.environments) != set(ENVIRONMENTS):
+        if self.environments is not None and environment not in self.environments:
             return False  # a stack of unknown environment only gets skips meant for all
         return any(fnmatch.fnmatchcase(construct_path, pattern) for pattern in self.resources)
 
@@ -82,7 +84,7 @@ def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
                 else first["msg"]
             )
             raise GitopsError(f"{path}: skip {index} ({label}): {where}: {problem}") from None
-        unknown = sorted(set(skip.environments) - set(ENVIRONMENTS))
+        unknown = sorted(set(skip.environments or ()) - set(_known_environments()))
         if unknown:
             raise GitopsError(
                 f"{path}: skip {index} ({label}): environments: unknown {', '.join(unknown)}"
@@ -121,10 +123,18 @@ class EnvironmentResult:
         return [finding for finding in self.findings if finding.status == "failed"]
 
 
+def _known_environments() -> tuple[str, ...]:
+    try:
+        return environment_names()
+    except ConfigError as error:
+        raise GitopsError(str(error)) from None
+
+
 def stack_environment(stack: dict[str, Any]) -> str | None:
     name = stack.get("//", {}).get("metadata", {}).get("stackName", "")
     environment = name.removeprefix(STACK_PREFIX)
-    return environment if name.startswith(STACK_PREFIX) and environment in ENVIRONMENTS else None
+    named = name.startswith(STACK_PREFIX) and re.fullmatch(ENVIRONMENT_NAME_PATTERN, environment)
+    return environment if named else None
 
 
 def resource_index(stack: dict[str, Any]) -> dict[str, tuple[str, str]]:
