@@ -1,7 +1,8 @@
-"""Small readers over synthesized Terraform JSON, used by the synth tests."""
+"""Small readers over synthesized Terraform JSON, and the scratch environments the tests add."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -31,3 +32,21 @@ def ref(stack: dict[str, Any], resource_type: str, path: str, attribute: str) ->
     """The `${type.id.attribute}` expression that refers to a resource's attribute."""
     logical_id, _ = find(stack, resource_type, path)
     return f"${{{resource_type}.{logical_id}.{attribute}}}"
+
+
+def environments_with_prod_eu(directory: Path) -> Path:
+    """The shipped environment files in `directory`, plus `prod-eu`: prod's file, in eu-west-1.
+
+    Nothing else changes, anywhere: that a new region is one file is what the tests prove.
+    """
+    import re
+    import shutil
+
+    from infra.environments import DEFAULT_ENVIRONMENTS_DIR
+
+    shutil.copytree(DEFAULT_ENVIRONMENTS_DIR, directory, dirs_exist_ok=True)
+    prod = (directory / "prod.yaml").read_text()
+    prod_eu, count = re.subn(r"(?m)^region: us-east-1$", "region: eu-west-1", prod)
+    assert count == 1, "prod.yaml has one top-level region line"
+    (directory / "prod-eu.yaml").write_text(prod_eu)
+    return directory

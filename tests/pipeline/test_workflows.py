@@ -13,6 +13,8 @@ import yaml
 from gitops.cli import build_parser
 
 from infra.config import REPO_ROOT
+from infra.environments import DEFAULT_ENVIRONMENTS_DIR, environment_names
+from infra.pipeline_settings import MAX_WAVES
 from infra.versions import TERRAFORM_VERSION
 
 GITHUB_DIR = REPO_ROOT / ".github"
@@ -85,7 +87,7 @@ def test_every_job_is_bounded_in_time_and_runs_no_untrusted_expansion() -> None:
 STAND_INS = {
     "TARGET_ENV": "dev", "FROM_ENV": "dev", "TO_ENV": "staging", "PR_NUMBER": "1",
     "HEAD_SHA": "0" * 40, "GITHUB_SHA": "0" * 40, "IMAGE_DIGEST": "sha256:" + "0" * 64,
-    "APP_VERSION": "1.5.0",
+    "APP_VERSION": "1.5.0", "SCOPE": "wave",
 }  # fmt: skip
 """A plausible value for each variable the workflows pass to `gitops`."""
 
@@ -117,3 +119,55 @@ def test_the_workflows_call_what_the_pipeline_needs() -> None:
         "promote",
         "release",
     } <= commands
+
+
+def strings(node: Any) -> list[str]:
+    """Every key and value of a parsed YAML document that is text."""
+    if isinstance(node, dict):
+        return [text for key, value in node.items() for text in (*strings(key), *strings(value))]
+    if isinstance(node, list):
+        return [text for item in node for text in strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+def literal_environment_names(text: str, names: tuple[str, ...]) -> list[str]:
+    """Environment names written as a word of their own (`dev`, not `devices` or `${{ env }}`)."""
+    pattern = re.compile(rf"(?<![\w.-])({'|'.join(map(re.escape, names))})(?![\w-])")
+    return pattern.findall(text)
+
+
+def test_the_literal_name_scan_would_catch_one() -> None:
+    names = ("dev", "staging", "prod", "local")
+    assert literal_environment_names("environment: prod", names) == ["prod"]
+    assert literal_environment_names("plan_role: ${{ vars.ROLE }} # dev only", names) == ["dev"]
+    assert literal_environment_names("production devices locale deploy-${{ x }}", names) == []
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, *GITHUB_DIR.glob("actions/*/action.yml")],
+                         ids=lambda path: path.name)  # fmt: skip
+def test_no_workflow_names_an_environment(path: Path) -> None:
+    """Environments come from `gitops environments`; a name written here would go stale."""
+    names = environment_names(DEFAULT_ENVIRONMENTS_DIR)
+    found = []
+    for text in [*strings(load(path)), *re.findall(r"#(.*)$", path.read_text(), re.MULTILINE)]:
+        found += [
+            f"{name!r} in {text.strip()!r}" for name in literal_environment_names(text, names)
+        ]
+    assert found == []
+
+
+def test_deploy_has_one_job_per_possible_wave_each_after_the_one_before() -> None:
+    jobs = load(GITHUB_DIR / "workflows" / "deploy.yml")["jobs"]
+    waves = [name for name in jobs if name.startswith("wave-")]
+    assert waves == [f"wave-{n}" for n in range(1, MAX_WAVES + 1)]
+    synth_outputs = jobs["synth"]["outputs"]
+    for n in range(1, MAX_WAVES + 1):
+        job = jobs[f"wave-{n}"]
+        assert job["strategy"]["matrix"] == f"${{{{ fromJSON(needs.synth.outputs.wave_{n}) }}}}"
+        assert synth_outputs[f"wave_{n}"] == f"${{{{ steps.environments.outputs.wave_{n} }}}}"
+        assert job["strategy"]["fail-fast"] is False, "never cancel a running apply"
+        assert f"contains(fromJSON(needs.synth.outputs.waves), {n})" in job["if"]
+        if n > 1:
+            assert job["needs"] == ["synth", f"wave-{n - 1}"]
+            assert "!failure()" in job["if"], "a failed wave stops the later ones"
+        assert job["with"]["environment"] == "${{ matrix.environment }}"
