@@ -82,3 +82,33 @@ def test_no_test_writes_into_the_checkouts_work_dir() -> None:
 
     assert work_dir() != REPO_ROOT / ".gitops"
     assert os.environ["GITOPS_WORK_DIR"] == str(work_dir())
+
+
+def _lock_is_free(lock_file: Path) -> bool:
+    """Whether another process could take the cache lock now (flock is per open file)."""
+    import fcntl
+
+    with open(lock_file, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return True
+
+
+def test_an_init_that_may_fill_the_plugin_cache_holds_its_lock(tmp_path: Path) -> None:
+    cache = tmp_path / "plugin-cache"
+    cache.mkdir()
+    runner = terraform.TerraformRunner(Path("terraform"), {}, cache)
+    lock_file = tmp_path / "plugin-cache.lock"
+    with runner.filling_cache():
+        assert not _lock_is_free(lock_file), "a cold cache is filled by one init at a time"
+    assert _lock_is_free(lock_file)
+
+    provider_dir = cache / terraform.PROVIDER_ADDRESS / AWS_PROVIDER_VERSION
+    (provider_dir / terraform.platform_dir()).mkdir(parents=True)
+    (provider_dir / terraform.platform_dir() / "terraform-provider-aws_v5").write_text("")
+    lock_file.unlink()
+    with runner.filling_cache():
+        assert not lock_file.exists(), "a filled cache is only read: inits run in parallel"

@@ -60,3 +60,26 @@ def test_validate_needs_a_synthesized_stack(tmp_path: Path) -> None:
     runner = terraform.TerraformRunner(Path(shutil.which("terraform") or "terraform"), {})
     with pytest.raises(GitopsError, match=r"no cdk\.tf\.json; run `gitops synth` first"):
         terraform.validate_stack(runner, tmp_path)
+
+
+def test_prod_eu_validates_in_eu_west_1_from_a_cold_plugin_cache(tmp_path: Path) -> None:
+    """prod's file in eu-west-1, added with no other edit; two stacks validated on a cold
+    cache (the first fills it alone, the second links from it)."""
+    from tests.helpers import environments_with_prod_eu
+
+    environments = environments_with_prod_eu(tmp_path / "environments")
+    outdir = tmp_path / "out"
+    result = subprocess.run(
+        [GITOPS, "validate", "prod", "prod-eu", "--outdir", str(outdir)],
+        env={**os.environ, "GITOPS_WORK_DIR": str(tmp_path / "work"),
+             "GITOPS_ENVIRONMENTS_DIR": str(environments)},
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "fraud-detection-prod-eu: valid" in result.stdout
+    stack = json.loads((outdir / "stacks" / "fraud-detection-prod-eu" / "cdk.tf.json").read_text())
+    assert stack["provider"]["aws"][0]["region"] == "eu-west-1"
+    backend = stack["terraform"].pop("backend")["s3"]
+    assert backend["key"] == "fraud-detection/prod-eu.tfstate"
+    assert backend["region"] == "us-east-1", "the state stays in the account's state bucket"
+    assert "us-east-1" not in json.dumps(stack), "nothing else of prod's region is left"

@@ -8,15 +8,21 @@ Terraform finds providers through its CLI configuration. This module writes one 
   copying 700 MB four times.
 A CLI configuration the user already has (`TF_CLI_CONFIG_FILE` naming an existing file) wins:
 it is used as it is.
+
+Terraform documents the plugin cache as unsafe for concurrent installs (two cold `init`s at
+once failed here with "Failed to install provider"), so an `init` that may fill the cache
+holds a lock beside it; once the provider is in the cache, `init`s only link it and run freely.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import platform
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,18 +103,42 @@ class TerraformRunner:
 
     binary: Path
     environ: Mapping[str, str]
+    plugin_cache: Path | None = None
+    """The shared plugin cache this runner's CLI configuration names (None: the user's own)."""
 
     def run(
         self, args: Sequence[str], cwd: Path, *, capture: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(self.binary), *args],
-            cwd=cwd,
-            env=dict(self.environ),
-            text=True,
-            capture_output=capture,
-            check=False,
-        )
+        guard = self.filling_cache() if args[:1] == ["init"] else contextlib.nullcontext()
+        with guard:
+            return subprocess.run(
+                [str(self.binary), *args],
+                cwd=cwd,
+                env=dict(self.environ),
+                text=True,
+                capture_output=capture,
+                check=False,
+            )
+
+    def cache_holds_provider(self) -> bool:
+        if self.plugin_cache is None:
+            return True  # not ours to guard
+        provider_dir = self.plugin_cache / PROVIDER_ADDRESS / AWS_PROVIDER_VERSION / platform_dir()
+        return any(provider_dir.glob("terraform-provider-aws_*"))
+
+    @contextlib.contextmanager
+    def filling_cache(self) -> Iterator[None]:
+        """Hold the cache's lock (across processes) while an init may install into it."""
+        if self.cache_holds_provider():
+            yield
+            return
+        assert self.plugin_cache is not None
+        with open(self.plugin_cache.with_name("plugin-cache.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def find_terraform(environ: Mapping[str, str] = os.environ) -> Path:
@@ -140,7 +170,7 @@ def prepare(environ: Mapping[str, str] = os.environ) -> TerraformRunner:
         temporary.write_text(text)
         os.replace(temporary, config_path)
     env["TF_CLI_CONFIG_FILE"] = str(config_path)
-    return TerraformRunner(binary, env)
+    return TerraformRunner(binary, env, plugin_cache)
 
 
 def last_error_line(output: str) -> str:
