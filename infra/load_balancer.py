@@ -30,6 +30,8 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 """TLS 1.3 and 1.2 only, forward-secret ciphers."""
 ACCESS_LOG_PREFIX = "alb"
 DEREGISTRATION_DELAY_SECONDS = 30
+NAME_LIMIT = 32
+"""Load balancer and target group names: at most 32 characters."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class LoadBalancer(Construct):
         self.load_balancer = Lb(
             self,
             "alb",
-            name=naming.name("alb"),
+            name=naming.bounded(NAME_LIMIT, "alb"),
             load_balancer_type="application",
             internal=False,
             security_groups=[props.security_group_id],
@@ -102,7 +104,7 @@ class LoadBalancer(Construct):
             color: LbTargetGroup(
                 self,
                 f"tg-{color}",
-                name=naming.name("tg", color),
+                name=naming.bounded(NAME_LIMIT, "tg", color),
                 vpc_id=props.vpc_id,
                 target_type="ip",
                 port=props.target_port,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 
@@ -15,6 +16,18 @@ class Naming:
     def name(self, *parts: str) -> str:
         """`name("vpc")` -> `fraud-vpc-<env>`."""
         return "-".join((self.prefix, *parts, self.environment))
+
+    def bounded(self, limit: int, *parts: str) -> str:
+        """`name(*parts)` within a service's name limit (target groups, load balancers: 32).
+
+        A name that fits is left as it is; a longer one (environment names run to 21
+        characters) is cut and ends in a digest of the full name, so it stays unique.
+        """
+        full = self.name(*parts)
+        if len(full) <= limit:
+            return full
+        digest = hashlib.sha256(full.encode()).hexdigest()[:6]
+        return f"{full[: limit - len(digest) - 1].rstrip('-')}-{digest}"
 
     def tags(self, *parts: str) -> dict[str, str]:
         """The `Name` tag of a resource, the last of the tag merge order."""

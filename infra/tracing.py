@@ -31,7 +31,7 @@ class Tracing(Construct):
         self.sampling_rule = XraySamplingRule(
             self,
             "sampling",
-            rule_name=props.naming.name("api"),
+            rule_name=props.naming.bounded(32, "api"),  # X-Ray allows 32
             priority=RULE_PRIORITY,
             version=1,
             reservoir_size=RESERVOIR_PER_SECOND,
