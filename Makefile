@@ -71,7 +71,7 @@ test-fast: install ## pytest without the tests marked slow
 rehearse: install ## offline PR -> merge -> refused late change -> promote, emulator + GitHub stand-in
 	$(RUN) python -m gitops.pipeline.rehearse
 
-bench: install ## synth ratio, 20,000-change comment, and local deploy/no-op/destroy times
+bench: install ## synth ratio and per environment (4, 20), PR comments, local deploy/no-op/destroy
 	$(RUN) python -m gitops.bench --local
 
 clean: ## remove generated output (keeps .venv); stop the emulator first with make local-down

@@ -1,5 +1,6 @@
 """`make bench`: synthesis speed against the eager provider import, measured in the same run,
-the PR comment rendered from a 20,000-change plan (size and time), and with `--local` the
+synthesis cost per environment for 4 and for 20 environments, the PR comment rendered from a
+20,000-change plan and from 20 environments' plans (size and time), and with `--local` the
 three `make local` figures: a first deploy, a second (no-op) one, and the teardown.
 
 Each figure is the wall time of a fresh Python process, as a person or CI pays it: interpreter
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from gitops.paths import WORK_DIR_VARIABLE
 from gitops.pipeline.plan_comment import GITHUB_COMMENT_LIMIT
+from infra.environments import DEFAULT_ENVIRONMENTS_DIR, ENVIRONMENTS_DIR_VARIABLE
 
 SYNTH_ALL = (
     "import sys; from pathlib import Path; from infra.app import synthesize; "
@@ -29,6 +33,8 @@ SYNTH_ALL = (
 EAGER_IMPORT = "import cdktf_cdktf_provider_aws"
 RATIO_TARGET = 0.40
 LARGE_PLAN_CHANGES = 20_000
+MANY_ENVIRONMENTS = 20
+EXTRA_REGIONS = ("eu-west-1", "eu-central-1", "us-west-2", "ap-southeast-2")
 COMMENT_SECONDS_TARGET = 5.0
 
 
@@ -59,15 +65,38 @@ def time_comment(changes: int) -> tuple[float, int]:
     return time.perf_counter() - started, len(text)
 
 
-def time_process(code: str, *args: str) -> float:
-    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+def time_comment_of_many(environments: int, changes_each: int) -> tuple[float, int]:
+    from gitops.pipeline.plan_comment import CommentContext, EnvironmentPlan, render
+
+    plans = [
+        EnvironmentPlan.from_plan(f"region-{index:02d}", synthetic_plan(changes_each))
+        for index in range(environments)
+    ]
+    started = time.perf_counter()
+    text = render(plans, CommentContext(commit="0" * 40))
+    return time.perf_counter() - started, len(text)
+
+
+def many_environments(directory: Path, count: int) -> Path:
+    """The shipped files plus copies of prod in other regions, `count` environments in all."""
+    shutil.copytree(DEFAULT_ENVIRONMENTS_DIR, directory)
+    prod = (DEFAULT_ENVIRONMENTS_DIR / "prod.yaml").read_text()
+    for index in range(count - len(list(directory.glob("*.yaml")))):
+        region = EXTRA_REGIONS[index % len(EXTRA_REGIONS)]
+        text = re.sub(r"(?m)^region: us-east-1$", f"region: {region}", prod)
+        (directory / f"prod-{index + 2:02d}.yaml").write_text(text)
+    return directory
+
+
+def time_process(code: str, *args: str, **extra_env: str) -> float:
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", **extra_env}
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code, *args], check=True, env=env, capture_output=True)
     return time.perf_counter() - started
 
 
-def median_of(repeat: int, code: str, *args: str) -> float:
-    return statistics.median(time_process(code, *args) for _ in range(repeat))
+def median_of(repeat: int, code: str, *args: str, **extra_env: str) -> float:
+    return statistics.median(time_process(code, *args, **extra_env) for _ in range(repeat))
 
 
 LOCAL_STEPS = (
@@ -117,14 +146,32 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as outdir:
         synth = median_of(args.repeat, SYNTH_ALL, outdir)
+    with tempfile.TemporaryDirectory(prefix="bench-many-") as scratch:
+        folder = many_environments(Path(scratch) / "environments", MANY_ENVIRONMENTS)
+        variables = {ENVIRONMENTS_DIR_VARIABLE: str(folder)}
+        synth_many = median_of(args.repeat, SYNTH_ALL, str(Path(scratch) / "out"), **variables)
     eager = median_of(args.repeat, EAGER_IMPORT)
     ratio = synth / eager
     verdict = "within" if ratio <= RATIO_TARGET else "ABOVE"
-    print(f"synth of all 4 environments (lazy provider): {synth:6.2f} s")
+    few = len(list(DEFAULT_ENVIRONMENTS_DIR.glob("*.yaml")))
+    print(f"synth of all {few} environments (lazy provider): {synth:6.2f} s")
     print(f"eager import of cdktf_cdktf_provider_aws:    {eager:6.2f} s")
     print(
         f"ratio synth / eager import:                  {ratio:6.2f}   "
         f"({verdict} the target of {RATIO_TARGET:.2f}; median of {args.repeat} run(s) each)"
+    )
+    added = (synth_many - synth) / (MANY_ENVIRONMENTS - few)
+    print(f"synth per environment, {few} environments:     {synth / few:6.2f} s")
+    print(
+        f"synth per environment, {MANY_ENVIRONMENTS} environments:    "
+        f"{synth_many / MANY_ENVIRONMENTS:6.2f} s   ({synth_many:.2f} s in all; each added"
+        f" environment {added:.2f} s, the jsii load is paid once)"
+    )
+    seconds, size = time_comment_of_many(MANY_ENVIRONMENTS, 1_000)
+    fits = "fits" if size <= GITHUB_COMMENT_LIMIT else "DOES NOT FIT"
+    print(
+        f"PR comment of {MANY_ENVIRONMENTS} environments x 1,000 changes: {seconds:6.2f} s,"
+        f" {size:,} characters   ({fits} GitHub's {GITHUB_COMMENT_LIMIT:,})"
     )
     seconds, size = time_comment(LARGE_PLAN_CHANGES)
     fits = "fits" if size <= GITHUB_COMMENT_LIMIT else "DOES NOT FIT"

@@ -167,6 +167,23 @@ def test_a_20000_change_plan_fits_with_true_counts_and_says_what_it_left_out(pla
     assert text.rstrip().endswith("[Workflow run](https://ci/run/1).")
 
 
+def test_twenty_environments_fit_one_comment_with_every_true_count(plans) -> None:
+    """Twenty environments (regions, accounts), each with a large plan: one comment."""
+    real, _ = plans
+    environment_plans = [
+        EnvironmentPlan.from_plan(f"region-{index:02d}", scaled(real["mixed"], 400 + 37 * index))
+        for index in range(20)
+    ]
+    text = render(environment_plans, CommentContext(commit="0" * 40))
+    assert len(text) <= GITHUB_COMMENT_LIMIT
+    header = parse_header(text)
+    assert header is not None
+    for plan in environment_plans:
+        assert header["counts"][plan.environment] == plan.counts
+        assert sum(plan.counts.values()) == 400 + 37 * int(plan.environment[-2:])
+        assert f"| `{plan.environment}` |" in text, "every environment has its row"
+
+
 def test_comment_cli_and_its_errors(plans, tmp_path: Path) -> None:
     _, directory = plans
     ok = subprocess.run([GITOPS, "comment", f"dev={directory / 'mixed.json'}", "--commit", "abc"],
