@@ -26,6 +26,15 @@ def bootstrap(args: argparse.Namespace) -> None:
             work_dir() / "roles" / f"{config.name}.json",
             json.dumps(report.role_arns, indent=2, sort_keys=True) + "\n",
         )
-        print(f"role ARNs written to {roles_file}; set them as repository variables:")
+        print(f"role ARNs written to {roles_file}:")
+        expected = {"plan_role": config.plan_role_arn, "apply_role": config.apply_role_arn}
         for name, arn in sorted(report.role_arns.items()):
-            print(f"  AWS_{name.upper()}_ARN_{config.name.upper()}={arn}")
+            same = arn == expected.get(name)
+            note = (
+                "the workflows derive it from the file"
+                if same
+                else (
+                    f"the file names {expected.get(name)}; set pipeline.{name}_arn to use this one"
+                )
+            )
+            print(f"  {name}: {arn} ({note})")
