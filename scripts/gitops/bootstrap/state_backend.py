@@ -42,8 +42,8 @@ class BootstrapReport:
         (self.created if changed else self.unchanged).append(what)
 
 
-def clients(config: EnvironmentConfig) -> Callable[[str], Any]:
-    """boto3 client factory for the environment's state region (and emulator, if any)."""
+def clients(config: EnvironmentConfig, region: str | None = None) -> Callable[[str], Any]:
+    """boto3 client factory for the environment's state region, or `region` (and emulator)."""
     endpoint = config.emulator.endpoint if config.emulator else None
     credentials, verify = {}, None
     if config.emulator is not None:
@@ -54,7 +54,7 @@ def clients(config: EnvironmentConfig) -> Callable[[str], Any]:
             "aws_secret_access_key": EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         }
         verify = str(ca_bundle())
-    session = boto3.session.Session(region_name=config.state.region, **credentials)
+    session = boto3.session.Session(region_name=region or config.state.region, **credentials)
 
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=endpoint, verify=verify)
@@ -266,8 +266,9 @@ def bootstrap(config: EnvironmentConfig, github_repository: str | None = None) -
                 report.record(f"iam {name} {arn}", changed=changed)
                 if name.endswith("_role"):
                     report.role_arns[name] = arn
-        if config.emulator is not None:
-            ensure_emulator_certificate(client("acm"), config.load_balancer.domain_name, report)
+        if config.emulator is not None:  # where the stack looks it up: its own region
+            acm = clients(config, config.region)("acm")
+            ensure_emulator_certificate(acm, config.load_balancer.domain_name, report)
     except ClientError as error:
         operation = error.operation_name
         raise GitopsError(
