@@ -155,13 +155,18 @@ def test_the_plan_comment_has_a_section_for_prod_eu(scratch: Path, tmp_path: Pat
     result = run("comment", "--plans-dir", str(plans), "--allow-missing")
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    assert "| `prod-eu` | 1 | 0 | 0 | 0 |" in text
+    rows = {
+        line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| `")
+    }
+    assert list(rows) == ["`dev`", "`staging`", "`prod`", "`prod-eu`"], "one row each, by wave"
     assert "<b><code>prod-eu</code></b>: 1 to add" in text
     for name in ("dev", "staging", "prod"):
-        assert f"| `{name}` | - | - | - | - | **no plan** |" in text
+        assert rows[f"`{name}`"].endswith("| **no plan** |")
     assert "`local`" not in text, "the emulator is never planned by the pipeline"
     header = parse_header(text)
     assert header is not None and set(header["fingerprints"]) == {"prod-eu"}
+    assert header["counts"]["prod-eu"]["add"] == 1
+    assert header["fingerprints"]["prod-eu"].removeprefix("sha256:")[:12] in rows["`prod-eu`"]
     missing = run("comment", "--plans-dir", str(plans))
     assert missing.returncode != 0 and "plan-summary.json" in missing.stderr
 
