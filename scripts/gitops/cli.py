@@ -215,7 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     release = commands.add_parser(
         "release", help="put a new image (digest, version) in one environment's release section"
     )
-    release.add_argument("env", metavar="ENV")
+    release.add_argument(
+        "env", metavar="ENV", nargs="?", help="left out: the environment of the first deploy wave"
+    )
     release.add_argument("--image-digest", required=True, metavar="sha256:HEX")
     release.add_argument(
         "--app-version", metavar="V", help="semantic version; left out or empty, kept"

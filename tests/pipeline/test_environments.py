@@ -212,3 +212,20 @@ def test_promotion_within_a_wave_is_refused(scratch: Path) -> None:
         "gitops promote: error: cannot promote prod to prod-eu: both deploy in wave 3;"
         " a release moves from one wave to the next (dev -> staging -> prod, prod-eu)"
     )
+
+
+def test_release_without_an_environment_goes_to_the_first_wave(scratch: Path) -> None:
+    result = run("release", "--image-digest", NEW_DIGEST)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("released to dev: image_digest")
+    assert load_environment("dev", scratch).release.image_digest == NEW_DIGEST
+
+    twin = (
+        (scratch / "dev.yaml").read_text().replace("region: us-east-1\n", "region: eu-west-1\n", 1)
+    )
+    (scratch / "dev-eu.yaml").write_text(twin)
+    refused = run("release", "--image-digest", "sha256:" + "ab" * 32)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        "gitops release: error: the first deploy wave has dev, dev-eu: name the environment"
+    )

@@ -144,6 +144,19 @@ def comment(args: argparse.Namespace) -> None:
         print(f"comment {action}: {posted.get('html_url', posted.get('id'))}", file=sys.stderr)
 
 
+def _first_wave_environment() -> str:
+    """Where a new image lands first: the one environment of the first deploy wave."""
+    from gitops.pipeline.environments import deployed
+
+    planned = deployed(load_configs([]))
+    if not planned:
+        raise UsageError("no environment has pipeline.deploy: true; name one")
+    first = [c.name for c in planned if c.pipeline.wave == planned[0].pipeline.wave]
+    if len(first) > 1:
+        raise UsageError(f"the first deploy wave has {', '.join(first)}: name the environment")
+    return first[0]
+
+
 def release(args: argparse.Namespace) -> None:
     from gitops.github.client import GitHubClient
     from gitops.paths import write_atomically
@@ -151,7 +164,9 @@ def release(args: argparse.Namespace) -> None:
     from gitops.pipeline.release import release as write_release
 
     client = GitHubClient.from_environment() if args.open_pr else None
-    result = write_release(args.env, args.image_digest, args.app_version or None)
+    result = write_release(
+        args.env or _first_wave_environment(), args.image_digest, args.app_version or None
+    )
     fields = ", ".join(result.changed_fields)
     print(f"released to {result.to_env}: {fields} ({result.target_path})")
     print(f"branch: {result.branch_name()}")
