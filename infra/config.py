@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from infra.blue_green_config import BlueGreenConfig
 from infra.load_balancer_config import LoadBalancerConfig
@@ -324,7 +325,7 @@ def environment_file(name: str, directory: Path | None = None) -> Path:
     return (directory or environments_dir()) / f"{name}.yaml"
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     location = ".".join(str(part) for part in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
