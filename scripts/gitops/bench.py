@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from gitops.paths import WORK_DIR_VARIABLE
 from gitops.pipeline.plan_comment import GITHUB_COMMENT_LIMIT
@@ -32,7 +33,7 @@ LARGE_PLAN_CHANGES = 20_000
 COMMENT_SECONDS_TARGET = 5.0
 
 
-def synthetic_plan(changes: int) -> dict:
+def synthetic_plan(changes: int) -> dict[str, Any]:
     """A plan shaped like terraform's JSON: every action, long attribute values, a secret."""
     actions = (["create"], ["update"], ["delete", "create"], ["delete"])
     entries = []
