@@ -75,4 +75,4 @@ bench: install ## synth ratio and per environment (4, 20), PR comments, local de
 	$(RUN) python -m gitops.bench --local
 
 clean: ## remove generated output (keeps .venv); stop the emulator first with make local-down
-	rm -rf cdktf.out reports .gitops .pytest_cache .ruff_cache
+	rm -rf cdktf.out reports .gitops .pytest_cache .ruff_cache .mypy_cache

@@ -230,7 +230,7 @@ class Api(Construct):
             tags=naming.tags("api", "plan"),
         )
         # AWS generates the key's value; it never appears in code, only (encrypted) in state.
-        key = ApiGatewayApiKey(
+        api_key = ApiGatewayApiKey(
             self,
             "key",
             name=naming.name("api", "key"),
@@ -238,7 +238,7 @@ class Api(Construct):
             tags=naming.tags("api", "key"),
         )
         ApiGatewayUsagePlanKey(
-            self, "usage-plan-key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id
+            self, "usage-plan-key", key_id=api_key.id, key_type="API_KEY", usage_plan_id=plan.id
         )
         self.invoke_url = self.stage.invoke_url
 
@@ -251,6 +251,8 @@ class Api(Construct):
         return {f"integration.request.header.{name}": f"'{value}'"}
 
     @staticmethod
-    def _routes_fingerprint(routes, backend_domain: str) -> str:
+    def _routes_fingerprint(
+        routes: Sequence[tuple[str, ApiGatewayResource, str, str]], backend_domain: str
+    ) -> str:
         described = [[key, verb, path] for key, _, verb, path in routes] + [[backend_domain]]
         return hashlib.sha256(json.dumps(described).encode()).hexdigest()

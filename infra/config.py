@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from infra.blue_green_config import BlueGreenConfig
 from infra.load_balancer_config import LoadBalancerConfig
@@ -327,7 +328,7 @@ class EnvironmentConfig(Model):
         return {**self.tags, "Environment": self.name, "Service": "fraud-detection-api"}
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     location = ".".join(str(part) for part in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":

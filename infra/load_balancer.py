@@ -98,7 +98,10 @@ class LoadBalancer(Construct):
                 bucket=self.access_logs.bucket.id, prefix=ACCESS_LOG_PREFIX, enabled=True
             ),
             tags=naming.tags("alb"),
-            depends_on=[self.access_logs],
+            # A construct is not a dependable resource: cdktf synthesizes this as an empty
+            # depends_on, so the ALB does not wait for the bucket policy. Kept as is in the
+            # typing change (no behaviour change); naming the policy resource is the fix.
+            depends_on=[self.access_logs],  # type: ignore[list-item]
         )
         self.target_groups = {
             color: LbTargetGroup(

@@ -68,11 +68,8 @@ class SecurityGroups(Construct):
         )  # fmt: skip
         for key, group_id, inbound, port, peer, why in rules:
             rule = VpcSecurityGroupIngressRule if inbound else VpcSecurityGroupEgressRule
-            peer_argument = (
-                {"cidr_ipv4": peer}
-                if peer == ANYWHERE_IPV4
-                else {"referenced_security_group_id": peer}
-            )
+            to_anywhere = peer == ANYWHERE_IPV4
+            # Exactly one of the two is set; the bindings leave a None argument out of the JSON.
             rule(
                 self,
                 key,
@@ -81,5 +78,6 @@ class SecurityGroups(Construct):
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
-                **peer_argument,
+                cidr_ipv4=peer if to_anywhere else None,
+                referenced_security_group_id=None if to_anywhere else peer,
             )

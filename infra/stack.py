@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, TypedDict
+
 from cdktf import S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import (
     AwsProvider,
@@ -35,6 +37,25 @@ EMULATED_SERVICES: tuple[str, ...] = (
     "xray",
 )  # fmt: skip
 """Services whose endpoint points at the emulator in the `local` environment."""
+
+
+class _EmulatorBackendArgs(TypedDict, total=False):
+    """The `S3Backend` arguments that point the state backend at the emulator."""
+
+    endpoints: dict[str, Any]
+    use_path_style: bool
+    skip_credentials_validation: bool
+    skip_requesting_account_id: bool
+    skip_metadata_api_check: bool
+    skip_region_validation: bool
+
+
+class _EmulatorProviderArgs(TypedDict, total=False):
+    """The `AwsProvider` arguments that point the provider at the emulator."""
+
+    endpoints: list[AwsProviderEndpoints]
+    s3_use_path_style: bool
+    skip_metadata_api_check: str
 
 
 class FraudDetectionStack(TerraformStack):
@@ -300,6 +321,18 @@ class FraudDetectionStack(TerraformStack):
     def _configure_state_backend(self, config: EnvironmentConfig) -> None:
         state = config.state
         emulator = config.emulator
+        emulated: _EmulatorBackendArgs = (
+            {
+                "endpoints": {"s3": emulator.endpoint, "dynamodb": emulator.endpoint},
+                "use_path_style": True,
+                "skip_credentials_validation": True,
+                "skip_requesting_account_id": True,
+                "skip_metadata_api_check": True,
+                "skip_region_validation": True,
+            }
+            if emulator
+            else {}
+        )
         S3Backend(
             self,
             bucket=state.bucket,
@@ -307,39 +340,29 @@ class FraudDetectionStack(TerraformStack):
             region=state.region,
             dynamodb_table=state.lock_table,
             encrypt=True,
-            **(
-                {
-                    "endpoints": {"s3": emulator.endpoint, "dynamodb": emulator.endpoint},
-                    "use_path_style": True,
-                    "skip_credentials_validation": True,
-                    "skip_requesting_account_id": True,
-                    "skip_metadata_api_check": True,
-                    "skip_region_validation": True,
-                }
-                if emulator
-                else {}
-            ),
+            **emulated,
         )
 
     def _configure_provider(self, config: EnvironmentConfig) -> None:
         emulator = config.emulator
+        emulated: _EmulatorProviderArgs = (
+            {
+                "endpoints": [
+                    AwsProviderEndpoints(**dict.fromkeys(EMULATED_SERVICES, emulator.endpoint))
+                ],
+                # Credentials and the account id are still checked (through the
+                # emulator's STS), so allowed_account_ids guards local runs too.
+                "s3_use_path_style": True,
+                "skip_metadata_api_check": "true",
+            }
+            if emulator
+            else {}
+        )
         AwsProvider(
             self,
             "aws",
             region=config.region,
             allowed_account_ids=[config.account_id],
             default_tags=[AwsProviderDefaultTags(tags=config.all_tags())],
-            **(
-                {
-                    "endpoints": [
-                        AwsProviderEndpoints(**dict.fromkeys(EMULATED_SERVICES, emulator.endpoint))
-                    ],
-                    # Credentials and the account id are still checked (through the
-                    # emulator's STS), so allowed_account_ids guards local runs too.
-                    "s3_use_path_style": True,
-                    "skip_metadata_api_check": "true",
-                }
-                if emulator
-                else {}
-            ),
+            **emulated,
         )

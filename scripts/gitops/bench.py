@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from gitops.paths import WORK_DIR_VARIABLE
 from gitops.pipeline.plan_comment import GITHUB_COMMENT_LIMIT
@@ -38,7 +39,7 @@ EXTRA_REGIONS = ("eu-west-1", "eu-central-1", "us-west-2", "ap-southeast-2")
 COMMENT_SECONDS_TARGET = 5.0
 
 
-def synthetic_plan(changes: int) -> dict:
+def synthetic_plan(changes: int) -> dict[str, Any]:
     """A plan shaped like terraform's JSON: every action, long attribute values, a secret."""
     actions = (["create"], ["update"], ["delete", "create"], ["delete"])
     entries = []
@@ -66,7 +67,8 @@ def time_comment(changes: int) -> tuple[float, int]:
 
 
 def time_comment_of_many(environments: int, changes_each: int) -> tuple[float, int]:
-    from gitops.pipeline.plan_comment import CommentContext, EnvironmentPlan, render
+    from gitops.pipeline.environment_plan import EnvironmentPlan
+    from gitops.pipeline.plan_comment import CommentContext, render
 
     plans = [
         EnvironmentPlan.from_plan(f"region-{index:02d}", synthetic_plan(changes_each))

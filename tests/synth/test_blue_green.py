@@ -164,7 +164,8 @@ def test_listed_cidrs_open_only_the_test_port(tmp_path) -> None:
     import yaml
     from cdktf import App
 
-    from infra.config import environment_file, parse_environment
+    from infra.config import parse_environment
+    from infra.environments import environment_file
     from infra.stack import FraudDetectionStack
 
     data = yaml.safe_load(environment_file("dev").read_text())
@@ -172,6 +173,8 @@ def test_listed_cidrs_open_only_the_test_port(tmp_path) -> None:
         "port": 9443,
         "allowed_cidrs": ["198.51.100.0/24", "203.0.113.7/32"],
     }
+    # Only listed operators may reach the test listener (#13): the same networks, listed there.
+    data["load_balancer"]["operator_cidrs"] = ["198.51.100.0/24", "203.0.113.7/32"]
     app = App(outdir=str(tmp_path))
     FraudDetectionStack(app, parse_environment("dev", data, "dev.yaml"))
     app.synth()

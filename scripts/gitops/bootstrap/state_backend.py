@@ -63,7 +63,8 @@ def clients(config: EnvironmentConfig, region: str | None = None) -> Callable[[s
 
 
 def _error_code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
+    code: str = error.response.get("Error", {}).get("Code", "")
+    return code
 
 
 STATE_KEY_TAG = "gitops:state-key"
@@ -73,7 +74,7 @@ finds that key again instead of creating another."""
 
 def ensure_state_key(kms: Any, report: BootstrapReport, alias: str = STATE_KEY_ALIAS) -> str:
     try:
-        key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"]
+        key_id: str = kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"]
         report.record(f"kms key {alias}", changed=False)
         return key_id
     except ClientError as error:
@@ -88,10 +89,11 @@ def ensure_state_key(kms: Any, report: BootstrapReport, alias: str = STATE_KEY_A
     kms.enable_key_rotation(KeyId=key["KeyId"])
     kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
     report.record(f"kms key {alias}", changed=True)
-    return key["Arn"]
+    arn: str = key["Arn"]
+    return arn
 
 
-def _tagged_key(kms: Any, alias: str) -> dict | None:
+def _tagged_key(kms: Any, alias: str) -> dict[str, Any] | None:
     """An enabled key an earlier, interrupted run created for `alias` (None when there is none)."""
     for page in kms.get_paginator("list_keys").paginate():
         for listed in page["Keys"]:
@@ -108,7 +110,8 @@ def _tagged_key(kms: Any, alias: str) -> dict | None:
                 }
                 in tags
             ):
-                return metadata
+                found: dict[str, Any] = metadata
+                return found
     return None
 
 
@@ -158,7 +161,7 @@ def ensure_state_bucket(
         }
     ]
     # (read the current setting, the wanted one, write it): each is written only when it differs.
-    settings = (
+    settings: tuple[tuple[Callable[[], Any], object, Callable[[], object]], ...] = (
         (
             lambda: s3.get_bucket_versioning(Bucket=bucket).get("Status"),
             "Enabled",

@@ -36,7 +36,9 @@ def _pem(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
-def _builder(subject: str, issuer: str, public_key, names: list[x509.GeneralName]):
+def _builder(
+    subject: str, issuer: str, public_key: rsa.RSAPublicKey, names: list[x509.GeneralName]
+) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()

@@ -110,7 +110,7 @@ def _delete_application(self: CodeDeployResponse) -> EmptyResult:
     return EmptyResult()
 
 
-def _create_deployment_config(self: CodeDeployResponse) -> ActionResult | tuple:
+def _create_deployment_config(self: CodeDeployResponse) -> ActionResult:
     name = self._get_param("deploymentConfigName")
     configs = _configs.setdefault(_key(self), {})
     if name in configs or name in PREDEFINED:
@@ -226,10 +226,11 @@ def _create_deployment(self: CodeDeployResponse) -> ActionResult:
 
 def install() -> None:
     """Add the operations and the engine to moto's CodeDeploy (idempotent)."""
-    codedeploy_responses._deployment_group_info = _deployment_group_info
+    # Ours takes moto's groups and their CodeDeploy-for-ECS fields, typed loosely (Any).
+    codedeploy_responses._deployment_group_info = _deployment_group_info  # type: ignore[assignment]
     codedeploy_responses._deployment_info = _deployment_info
-    CodeDeployResponse.create_deployment = _create_deployment
     for name, handler in {
+        "create_deployment": _create_deployment,
         "update_deployment_group": _update_deployment_group,
         "delete_deployment_group": _delete_deployment_group,
         "delete_application": _delete_application,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from moto.cloudwatch.models import cloudwatch_backends
@@ -45,7 +45,7 @@ class _Stop(Exception):
 
 def _appspec(revision: dict[str, Any]) -> dict[str, Any]:
     content = (revision or {}).get("appSpecContent", {}).get("content") or ""
-    spec = yaml.safe_load(content) if content else None
+    spec: Any = yaml.safe_load(content) if content else None  # checked below, by use
     try:
         (resource,) = [next(iter(r.values())) for r in spec["Resources"]]
         properties = resource["Properties"]
@@ -81,7 +81,8 @@ def _check(deployment: DeploymentInfo, key: tuple[str, str]) -> None:
     stop = getattr(deployment, "stop_requested", None)
     if stop:
         raise _Stop(*stop)
-    alarms = deployment.deployment_group.alarm_configuration or {}
+    # moto annotates an AlarmConfiguration, but its handler stores the request's JSON object.
+    alarms = cast(dict[str, Any] | None, deployment.deployment_group.alarm_configuration) or {}
     if not alarms.get("enabled"):
         return
     names = [a["name"] for a in alarms.get("alarms", [])]

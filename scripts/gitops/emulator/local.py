@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gitops.bootstrap.state_backend import bootstrap, clients
 from gitops.emulator import server as emulator
@@ -128,7 +129,7 @@ def status() -> list[str]:
     return lines
 
 
-def remote_state(config: EnvironmentConfig) -> dict | None:
+def remote_state(config: EnvironmentConfig) -> dict[str, Any] | None:
     """The environment's Terraform state, read from its bucket; None before the first apply."""
     s3 = clients(config)("s3")
     try:
@@ -137,7 +138,8 @@ def remote_state(config: EnvironmentConfig) -> dict | None:
         if "NoSuch" in type(error).__name__ or "NoSuch" in str(error):
             return None
         raise GitopsError(f"cannot read the state of {config.name}: {error}") from None
-    return json.loads(body)
+    state: dict[str, Any] = json.loads(body)
+    return state
 
 
 def outputs_in_state(config: EnvironmentConfig) -> dict[str, object]:

@@ -46,8 +46,9 @@ import argparse
 import json
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.core.responses import ActionResult
@@ -56,7 +57,7 @@ from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.rds.models import DBCluster, DBInstance
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
-from moto.secretsmanager.models import SecretsManagerBackend
+from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from moto.xray import urls as xray_urls
 from moto.xray.responses import XRayResponse
 
@@ -238,10 +239,11 @@ _original_db_instance_init = DBInstance.__init__
 
 def _db_instance_init(self: DBInstance, backend: Any, **kwargs: Any) -> None:
     _original_db_instance_init(self, backend, **kwargs)
-    # moto serializes attributes named after the API's fields; these it never sets.
-    self.performance_insights_enabled = bool(kwargs.get("enable_performance_insights"))
-    self.performance_insights_kms_key_id = kwargs.get("performance_insights_kms_key_id")
-    self.performance_insights_retention_period = kwargs.get("performance_insights_retention_period")
+    # moto serializes attributes named after the API's fields; these it never sets, so its
+    # DBInstance does not declare them either.
+    self.performance_insights_enabled = bool(kwargs.get("enable_performance_insights"))  # type: ignore[attr-defined]
+    self.performance_insights_kms_key_id = kwargs.get("performance_insights_kms_key_id")  # type: ignore[attr-defined]
+    self.performance_insights_retention_period = kwargs.get("performance_insights_retention_period")  # type: ignore[attr-defined]
 
 
 _original_get_bucket_notification = S3Response.get_bucket_notification
@@ -269,7 +271,8 @@ _original_cancel_rotate_secret = SecretsManagerBackend.cancel_rotate_secret
 
 def _cancel_rotate_secret(self: SecretsManagerBackend, secret_id: str) -> str:
     secret = self.secrets.get(secret_id) if self._is_valid_identifier(secret_id) else None
-    if secret is not None and not getattr(secret, "rotation_lambda_arn", None):
+    # A replica has no rotation of its own (nor to_short_dict): moto's own handler answers.
+    if isinstance(secret, FakeSecret) and not getattr(secret, "rotation_lambda_arn", None):
         secret.rotation_enabled = False  # managed rotation: nothing else to cancel
         return secret.to_short_dict()
     return _original_cancel_rotate_secret(self, secret_id)
@@ -286,10 +289,14 @@ _original_create_service = EC2ContainerServiceResponse.create_service
 _original_update_service = EC2ContainerServiceResponse.update_service
 
 
-def _keeping_service_settings(original: Any) -> Any:
+_EcsHandler = Callable[[EC2ContainerServiceResponse], ActionResult]
+
+
+def _keeping_service_settings(original: _EcsHandler) -> _EcsHandler:
     def handler(self: EC2ContainerServiceResponse) -> ActionResult:
         result = original(self)
-        service = result.result["service"]
+        # create_service and update_service answer {"service": <moto's service object>}.
+        service = cast(dict[str, Any], result.result)["service"]
         for field, attribute in ECS_SERVICE_SETTINGS.items():
             value = self._get_param(field)
             if value is not None:
@@ -299,13 +306,14 @@ def _keeping_service_settings(original: Any) -> Any:
     return handler
 
 
-_original_scaling_info = DBCluster.scaling_configuration_info
+# Read on the class, a property is the property object (mypy types it as its getter).
+_original_scaling_info = cast(property, DBCluster.scaling_configuration_info)
 
 
 def _scaling_configuration_info(self: DBCluster) -> Any:
     if self.engine_mode != "serverless" and not self.scaling_configuration:
         return None  # only Serverless v1 clusters have one
-    return _original_scaling_info.fget(self)
+    return _original_scaling_info.__get__(self, DBCluster)
 
 
 def _rule_description(self: SecurityGroupRule) -> str | None:
@@ -314,27 +322,34 @@ def _rule_description(self: SecurityGroupRule) -> str | None:
 
 def install() -> None:
     """Add the missing operations to moto's classes and routes (idempotent)."""
-    ApplicationAutoScalingResponse.register_scalable_target = _register_scalable_target
-    ApplicationAutoScalingResponse.list_tags_for_resource = _autoscaling_list_tags
-    ApplicationAutoScalingResponse.tag_resource = _autoscaling_tag
-    ApplicationAutoScalingResponse.untag_resource = _autoscaling_untag
-
-    FakeBucket.get_permission = _get_permission
-    S3Response.get_bucket_notification = _get_bucket_notification
-    DBInstance.__init__ = _db_instance_init
-    SecretsManagerBackend.cancel_rotate_secret = _cancel_rotate_secret
-    EC2ContainerServiceResponse.create_service = _keeping_service_settings(_original_create_service)
-    EC2ContainerServiceResponse.update_service = _keeping_service_settings(_original_update_service)
-    DBCluster.scaling_configuration_info = property(_scaling_configuration_info)
-    SecurityGroupRule.description = property(_rule_description)
-
-    XRayResponse.create_sampling_rule = _create_sampling_rule
-    XRayResponse.get_sampling_rules = _get_sampling_rules
-    XRayResponse.update_sampling_rule = _update_sampling_rule
-    XRayResponse.delete_sampling_rule = _delete_sampling_rule
-    XRayResponse.list_tags_for_resource = _xray_list_tags
-    XRayResponse.tag_resource = _xray_tag
-    XRayResponse.untag_resource = _xray_untag
+    # (class, attribute, replacement), set with setattr as codedeploy.install does: moto's
+    # classes do not declare the operations added here, and mypy rightly refuses to let a
+    # method be reassigned; this table is the one place that does it on purpose.
+    patches: tuple[tuple[type, str, object], ...] = (
+        (ApplicationAutoScalingResponse, "register_scalable_target", _register_scalable_target),
+        (ApplicationAutoScalingResponse, "list_tags_for_resource", _autoscaling_list_tags),
+        (ApplicationAutoScalingResponse, "tag_resource", _autoscaling_tag),
+        (ApplicationAutoScalingResponse, "untag_resource", _autoscaling_untag),
+        (FakeBucket, "get_permission", _get_permission),
+        (S3Response, "get_bucket_notification", _get_bucket_notification),
+        (DBInstance, "__init__", _db_instance_init),
+        (SecretsManagerBackend, "cancel_rotate_secret", _cancel_rotate_secret),
+        (EC2ContainerServiceResponse, "create_service",
+         _keeping_service_settings(_original_create_service)),
+        (EC2ContainerServiceResponse, "update_service",
+         _keeping_service_settings(_original_update_service)),
+        (DBCluster, "scaling_configuration_info", property(_scaling_configuration_info)),
+        (SecurityGroupRule, "description", property(_rule_description)),
+        (XRayResponse, "create_sampling_rule", _create_sampling_rule),
+        (XRayResponse, "get_sampling_rules", _get_sampling_rules),
+        (XRayResponse, "update_sampling_rule", _update_sampling_rule),
+        (XRayResponse, "delete_sampling_rule", _delete_sampling_rule),
+        (XRayResponse, "list_tags_for_resource", _xray_list_tags),
+        (XRayResponse, "tag_resource", _xray_tag),
+        (XRayResponse, "untag_resource", _xray_untag),
+    )  # fmt: skip
+    for owner, attribute, replacement in patches:
+        setattr(owner, attribute, replacement)
     for route in XRAY_ROUTES:
         xray_urls.url_paths[f"{{0}}/{route}$"] = XRayResponse.dispatch
     codedeploy.install()

@@ -133,7 +133,8 @@ def is_healthy(port: int, timeout: float = 2.0) -> bool:
     url = f"https://{HOST}:{port}{HEALTH_PATH}"
     try:
         with urllib.request.urlopen(url, timeout=timeout, context=context) as reply:
-            return reply.status == 200
+            healthy: bool = reply.status == 200
+            return healthy
     except (urllib.error.URLError, OSError):
         return False
 
@@ -150,7 +151,8 @@ def port_is_free(port: int) -> bool:
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _last_log_line(log_file: Path) -> str:

@@ -90,7 +90,9 @@ class GitHubClient:
         url = f"{self.api_url}/repos/{self.repository}{path}"
         return f"{url}?{urllib.parse.urlencode(query)}" if query else url
 
-    def paginate(self, path: str, query: Mapping[str, Any] | None = None) -> Iterator[dict]:
+    def paginate(
+        self, path: str, query: Mapping[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every item of a listing, following GitHub's `Link: <...>; rel="next"` headers.
 
         A page that fails (after its retries) fails the whole listing, naming the page: a
@@ -116,7 +118,7 @@ class GitHubClient:
     def is_bot(self, item: Mapping[str, Any]) -> bool:
         return (item.get("user") or {}).get("login") == self.bot_login
 
-    def bot_comments(self, number: int, marker: str) -> list[dict]:
+    def bot_comments(self, number: int, marker: str) -> list[dict[str, Any]]:
         """The PR's comments that carry `marker` and were written by the workflow's bot."""
         return [
             comment
@@ -124,7 +126,7 @@ class GitHubClient:
             if self.is_bot(comment) and marker in (comment.get("body") or "")
         ]
 
-    def upsert_comment(self, number: int, marker: str, body: str) -> tuple[str, dict]:
+    def upsert_comment(self, number: int, marker: str, body: str) -> tuple[str, dict[str, Any]]:
         """Update the bot's marked comment on PR `number` in place, or create it.
 
         Returns ("created" | "updated", comment). With several marked comments (a race between
@@ -135,7 +137,7 @@ class GitHubClient:
             newest = existing[-1]
             return "updated", self.call("PATCH", f"/issues/comments/{newest['id']}", {"body": body})
 
-        def posted() -> dict | None:
+        def posted() -> dict[str, Any] | None:
             same = [c for c in self.bot_comments(number, marker) if c.get("body") == body]
             return same[-1] if same else None
 
@@ -144,9 +146,9 @@ class GitHubClient:
 
     # -- pull requests ----------------------------------------------------------------------
 
-    def merged_pull_request(self, commit: str) -> dict | None:
+    def merged_pull_request(self, commit: str) -> dict[str, Any] | None:
         """The pull request whose merge produced `commit` (None for a direct push)."""
-        pulls = self.call("GET", f"/commits/{commit}/pulls")
+        pulls: list[dict[str, Any]] = self.call("GET", f"/commits/{commit}/pulls")
         for pull in pulls:
             if pull.get("merge_commit_sha") == commit and pull.get("merged_at"):
                 return pull
@@ -154,7 +156,7 @@ class GitHubClient:
 
     def open_pull_request(
         self, branch: str, base: str, files: Mapping[str, str], title: str, body: str
-    ) -> tuple[str, dict]:
+    ) -> tuple[str, dict[str, Any]]:
         """Commit `files` (path -> text) on `branch` from `base` and open a pull request.
 
         Resumes a run that failed part-way: an existing branch is reused, a file already as
@@ -167,8 +169,10 @@ class GitHubClient:
             self._put_file(branch, path, text, title)
         head = f"{self.repository.split('/')[0]}:{branch}"
 
-        def open_pull() -> dict | None:
-            pulls = self.call("GET", "/pulls", query={"head": head, "base": base, "state": "open"})
+        def open_pull() -> dict[str, Any] | None:
+            pulls: list[dict[str, Any]] = self.call(
+                "GET", "/pulls", query={"head": head, "base": base, "state": "open"}
+            )
             return pulls[0] if pulls else None
 
         existing = open_pull()
@@ -183,9 +187,10 @@ class GitHubClient:
         return "opened", created
 
     def _ensure_branch(self, branch: str, sha: str) -> None:
-        def created() -> dict | None:
+        def created() -> dict[str, Any] | None:
             try:
-                return self.call("GET", f"/git/ref/heads/{_quote(branch)}")
+                ref: dict[str, Any] = self.call("GET", f"/git/ref/heads/{_quote(branch)}")
+                return ref
             except GitHubError as error:
                 if error.status == 404:
                     return None
@@ -200,10 +205,13 @@ class GitHubClient:
                 raise
             # The branch is there from an earlier run that failed later on: carry on with it.
 
-    def _file(self, path: str, branch: str) -> dict | None:
+    def _file(self, path: str, branch: str) -> dict[str, Any] | None:
         """The file's contents entry on `branch`, None when the file is not there."""
         try:
-            return self.call("GET", f"/contents/{_quote(path)}", query={"ref": branch})
+            entry: dict[str, Any] = self.call(
+                "GET", f"/contents/{_quote(path)}", query={"ref": branch}
+            )
+            return entry
         except GitHubError as error:
             if error.status == 404:
                 return None
@@ -215,7 +223,7 @@ class GitHubClient:
         if current is not None and current.get("sha") == wanted:
             return
 
-        def written() -> dict | None:
+        def written() -> dict[str, Any] | None:
             now = self._file(path, branch)
             return now if now is not None and now.get("sha") == wanted else None
 
@@ -232,7 +240,7 @@ class GitHubClient:
 
     def sync_issue(
         self, marker: str, title: str, body: str | None, labels: tuple[str, ...] = ()
-    ) -> tuple[str, dict | None]:
+    ) -> tuple[str, dict[str, Any] | None]:
         """Keep one open issue per `marker`: open or update it with `body`, close it on None.
 
         Returns what happened ("opened", "updated", "closed", "none") and the issue.
@@ -248,7 +256,7 @@ class GitHubClient:
             self.call("PATCH", f"/issues/{issue['number']}", {"title": title, "body": text})
             return "updated", issue
 
-        def opened() -> dict | None:
+        def opened() -> dict[str, Any] | None:
             again = self._marked_issues(marker)
             return again[0] if again else None
 
@@ -260,7 +268,7 @@ class GitHubClient:
         )
         return "opened", issue
 
-    def _marked_issues(self, marker: str) -> list[dict]:
+    def _marked_issues(self, marker: str) -> list[dict[str, Any]]:
         """Open issues carrying `marker`, written by the bot (found by these only: a label can
         be renamed or fail to be created)."""
         query = {"state": "open", "creator": self.bot_login}

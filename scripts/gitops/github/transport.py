@@ -51,8 +51,11 @@ class RetryPolicy:
 
 
 class _Client(Protocol):
-    token: str
-    retry: RetryPolicy
+    # Read-only members, so the frozen GitHubClient dataclass satisfies the protocol.
+    @property
+    def token(self) -> str: ...
+    @property
+    def retry(self) -> RetryPolicy: ...
 
 
 @dataclass(frozen=True)
@@ -186,4 +189,4 @@ def _wait_seconds(answer: _Answer, attempt: int, policy: RetryPolicy) -> float:
     reset = _header(answer, "X-RateLimit-Reset")
     if _header(answer, "X-RateLimit-Remaining") == "0" and reset and reset.isdigit():
         return max(0.0, float(reset) - time.time())
-    return min(policy.base_seconds * 2 ** (attempt - 1), policy.max_wait_seconds)
+    return min(policy.base_seconds * 2.0 ** (attempt - 1), policy.max_wait_seconds)

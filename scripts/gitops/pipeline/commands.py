@@ -94,7 +94,8 @@ def fingerprint(args: argparse.Namespace) -> None:
 
 def _policy_summary(args: argparse.Namespace) -> str | None:
     if args.policy_summary_file is None:
-        return args.policy_summary
+        summary: str | None = args.policy_summary
+        return summary
     if args.policy_summary:
         raise UsageError("give --policy-summary or --policy-summary-file, not both")
     try:

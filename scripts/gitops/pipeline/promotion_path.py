@@ -65,7 +65,7 @@ def targets(
         raise UsageError(
             f"cannot promote {from_env} back to {to_env}: promotion only goes forward ({path})"
         )
-    later = sorted({c.pipeline.wave for c in configs if c.pipeline.deploy} - {None})
+    later = sorted({c.pipeline.wave for c in configs if c.pipeline.wave is not None})
     next_wave = next(wave for wave in later if wave > source_wave)
     if target_wave != next_wave:
         between = ", ".join(c.name for c in configs if c.pipeline.wave == next_wave)

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gitops.emulator import server as emulator
 from gitops.emulator.local import remote_state
@@ -87,7 +88,7 @@ class Rehearsal:
             "GITHUB_REF_NAME": "main",
         }
 
-    def gitops(self, *args: str, expect_failure: bool = False) -> subprocess.CompletedProcess:
+    def gitops(self, *args: str, expect_failure: bool = False) -> subprocess.CompletedProcess[str]:
         """One `gitops` command as a workflow step runs it."""
         command = [sys.executable, "-m", "gitops.cli", *args]
         result = subprocess.run(command, env=self.environ(), capture_output=True, text=True)
@@ -142,14 +143,15 @@ class Rehearsal:
             raise RehearsalFailed(f"the comment on PR #{number} does not show {missing}")
         return outcome
 
-    def failure_issues(self) -> list[dict]:
+    def failure_issues(self) -> list[dict[str, Any]]:
         return [i for i in self.github.issues("open") if i["title"] == FAILURE_TITLE]
 
     def _comment_body(self, number: int) -> str:
         ours = [c for c in self.github.comments(number) if f"<!-- {MARKER} " in c["body"]]
         if len(ours) != 1:
             raise RehearsalFailed(f"PR #{number} has {len(ours)} plan comments, expected one")
-        return ours[0]["body"]
+        body: str = ours[0]["body"]
+        return body
 
     def _comment_count(self, number: int) -> str:
         return f"PR #{number} has 1 plan comment ({len(self._comment_body(number)):,} characters)"

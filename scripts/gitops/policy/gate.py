@@ -213,9 +213,15 @@ def checkov_binary() -> str:
     return found
 
 
+_REPORT_KEYS: tuple[tuple[Status, str], ...] = (
+    ("passed", "passed_checks"), ("failed", "failed_checks"), ("skipped", "skipped_checks"),
+)  # fmt: skip
+"""Each status and the key of checkov's `results` that lists its checks."""
+
+
 def run_checkov(
     stack_files: Sequence[Path],
-) -> list[tuple[Path, dict[str, Any], list[tuple[Status, dict]]]]:
+) -> list[tuple[Path, dict[str, Any], list[tuple[Status, dict[str, Any]]]]]:
     """Run checkov once over every stack; returns (stack file, stack JSON, records) per stack."""
     with tempfile.TemporaryDirectory(prefix="gitops-check-") as scratch:
         copies = prepare_inputs(stack_files, Path(scratch))
@@ -231,11 +237,10 @@ def run_checkov(
             last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
             raise GitopsError(f"checkov failed (exit {completed.returncode}): {last}")
         reports = _json_documents(completed.stdout)
-        per_stack: dict[Path, list[tuple[Status, dict]]] = {copy: [] for copy in copies}
+        per_stack: dict[Path, list[tuple[Status, dict[str, Any]]]] = {copy: [] for copy in copies}
         for framework_report in reports:
             results = framework_report.get("results", {})
-            for status, key in (("passed", "passed_checks"), ("failed", "failed_checks"),
-                                ("skipped", "skipped_checks")):  # fmt: skip
+            for status, key in _REPORT_KEYS:
                 for record in results.get(key, []):
                     copy = Path(record["file_abs_path"])
                     if copy in per_stack:

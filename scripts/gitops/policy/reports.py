@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 from gitops.paths import write_atomically
@@ -23,7 +24,7 @@ SUMMARY_FILE = "policy-summary.txt"
 def one_line_summary(results: Sequence[EnvironmentResult]) -> str:
     """Counts over every stack and the PCI DSS coverage, as the plan comment shows them."""
     passed, failed, skipped = (
-        sum(result.count(status) for result in results)  # type: ignore[arg-type]
+        sum(result.count(status) for result in results)
         for status in ("passed", "failed", "skipped")
     )
     statuses = pci_coverage(results, load_pci_map())
@@ -42,11 +43,11 @@ def _relative(path: Path) -> str:
         return path.as_posix()
 
 
-def sarif(results: Sequence[EnvironmentResult]) -> dict:
+def sarif(results: Sequence[EnvironmentResult]) -> dict[str, Any]:
     reported = [f for r in results for f in r.findings if f.status in ("failed", "skipped")]
     rules = {f.check_id: f.check_name for f in reported}
 
-    def result(finding: Finding) -> dict:
+    def result(finding: Finding) -> dict[str, Any]:
         entry = {
             "ruleId": finding.check_id,
             "level": "error",

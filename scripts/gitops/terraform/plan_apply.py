@@ -129,7 +129,7 @@ def init(runner: TerraformRunner, stack_dir: Path, *, reuse: bool = False) -> bo
     return True
 
 
-def count_actions(plan: Mapping) -> dict[str, int]:
+def count_actions(plan: Mapping[str, Any]) -> dict[str, int]:
     """Resources by the words of Terraform's `Plan:` line (import, add, ..., forget, move)."""
     return counts(resource_changes(plan))
 
@@ -205,7 +205,9 @@ def destroy(
     _stream(command, runner, stack_dir, "destroy", echo)
 
 
-def _stream(command: list[str], runner: TerraformRunner, stack_dir: Path, action: str, echo: bool):
+def _stream(
+    command: list[str], runner: TerraformRunner, stack_dir: Path, action: str, echo: bool
+) -> None:
     process = subprocess.Popen(
         command, cwd=stack_dir, env=dict(runner.environ), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -137,16 +137,16 @@ class GitHubStandIn:
         with self._lock:
             return self._repo.create_comment(number, body, {"login": login, "type": user_type}).id
 
-    def comments(self, number: int) -> list[dict]:
+    def comments(self, number: int) -> list[dict[str, Any]]:
         with self._lock:
             return [self._repo.comment_json(c) for c in self._repo.comments_on(number)]
 
-    def issues(self, state: str = "all") -> list[dict]:
+    def issues(self, state: str = "all") -> list[dict[str, Any]]:
         with self._lock:
             found = self._repo.find_issues(state=state)
             return [self._repo.issue_json(i) for i in reversed(found) if i.pull is None]
 
-    def pull_requests(self) -> list[dict]:
+    def pull_requests(self) -> list[dict[str, Any]]:
         with self._lock:
             return [
                 self._repo.pull_json(i) for i in self._repo.issues.values() if i.pull is not None
