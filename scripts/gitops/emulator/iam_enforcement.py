@@ -1,0 +1,158 @@
+"""IAM enforcement in the emulator: every request authorized against its caller's policies.
+
+Turned on by `GITOPS_EMULATOR_ENFORCE_IAM=1` in the emulator's environment (moto reads its
+`INITIAL_NO_AUTH_ACTION_COUNT` from there too; here it is 0: nothing runs unauthenticated).
+What moto 5.2.5 does, and what this layer changes so the pipeline roles can be proven:
+
+- the emulator's fixed credentials (`gitops.emulator.server.EMULATOR_CREDENTIALS`) become an
+  IAM user `emulator-admin` holding `*`: the administrator who bootstraps; every other
+  caller is a role assumed with `AssumeRoleWithWebIdentity`, as GitHub's OIDC jobs are;
+- `AssumeRoleWithWebIdentity` is unsigned in AWS (the token is the credential), so it is let
+  through unsigned; moto does not verify the token nor the trust policy's conditions;
+- moto names an action by the request's signing name and operation (`monitoring:PutDashboard`,
+  `apigateway:CreateRestApi`, `s3:HeadObject`); IAM names it `cloudwatch:PutDashboard`,
+  `apigateway:POST`, `s3:GetObject`. Actions are renamed to IAM's names before evaluation;
+- moto passes the resource `*` for every request whose ARN it does not work out (all but S3
+  buckets/objects and IAM roles), and then no ARN-scoped Allow could ever match. For those
+  requests an Allow matches on its actions alone; a Deny needs its Resource to match, as before.
+  Conditions are not evaluated (moto treats them as met): unit tests cover ARNs and conditions;
+- signatures are not verified (moto computes some API Gateway GET signatures differently from
+  the SDK and answers 403); the access key must still exist and its session token match.
+
+With `GITOPS_EMULATOR_ACTION_LOG=FILE` every authorized or denied action is appended to FILE
+(`allow|deny <caller> <action> <resource>`), which is how the permission table was checked.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+ENFORCE_VARIABLE = "GITOPS_EMULATOR_ENFORCE_IAM"
+ACTION_LOG_VARIABLE = "GITOPS_EMULATOR_ACTION_LOG"
+ADMIN_USER = "emulator-admin"
+ACCOUNT_ID = "123456789012"
+"""moto's default account, the `account_id` of environments/local.yaml."""
+
+SIGNING_NAME_TO_PREFIX = {"monitoring": "cloudwatch"}
+S3_OPERATION_TO_ACTION = {
+    "HeadBucket": "ListBucket",
+    "ListObjects": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+    "ListObjectVersions": "ListBucketVersions",
+    "ListBuckets": "ListAllMyBuckets",
+    "HeadObject": "GetObject",
+    "CopyObject": "PutObject",
+    "DeleteObjects": "DeleteObject",
+    "GetBucketEncryption": "GetEncryptionConfiguration",
+    "PutBucketEncryption": "PutEncryptionConfiguration",
+    "DeleteBucketEncryption": "PutEncryptionConfiguration",
+    "GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration": "PutLifecycleConfiguration",
+    "DeleteBucketLifecycle": "PutLifecycleConfiguration",
+    "GetBucketNotificationConfiguration": "GetBucketNotification",
+    "PutBucketNotificationConfiguration": "PutBucketNotification",
+    "DeleteBucketOwnershipControls": "PutBucketOwnershipControls",
+    "GetPublicAccessBlock": "GetBucketPublicAccessBlock",
+    "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+    "DeletePublicAccessBlock": "PutBucketPublicAccessBlock",
+    "GetBucketCors": "GetBucketCORS",
+    "GetBucketAccelerateConfiguration": "GetAccelerateConfiguration",
+    "GetBucketReplication": "GetReplicationConfiguration",
+    "GetObjectLockConfiguration": "GetBucketObjectLockConfiguration",
+    "DeleteBucketTagging": "PutBucketTagging",
+}
+"""S3 operations whose IAM action has another name (the rest are named alike)."""
+
+_log_lock = threading.Lock()
+
+
+def iam_action(signing_name: str, operation: str, method: str) -> str:
+    """The IAM action of one request, from what moto sees of it."""
+    if signing_name == "apigateway":
+        return f"apigateway:{method.upper()}"
+    if signing_name == "s3":
+        return f"s3:{S3_OPERATION_TO_ACTION.get(operation, operation)}"
+    return f"{SIGNING_NAME_TO_PREFIX.get(signing_name, signing_name)}:{operation}"
+
+
+def _record(decision: str, request: Any, resource: str) -> None:
+    path = os.environ.get(ACTION_LOG_VARIABLE)
+    if not path:
+        return
+    caller = request._access_key.arn.rsplit(":", 1)[-1]
+    with _log_lock, open(path, "a") as log:
+        log.write(f"{decision} {caller} {request._action} {resource}\n")
+
+
+def _seed_admin() -> None:
+    """The emulator's fixed credentials, as an IAM user allowed everything."""
+    from moto.iam.models import iam_backends
+
+    from gitops.emulator.server import EMULATOR_CREDENTIALS
+
+    iam = iam_backends[ACCOUNT_ID]["aws"]
+    iam.create_user(region_name="us-east-1", user_name=ADMIN_USER)
+    iam.put_user_policy(
+        ADMIN_USER,
+        "everything",
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}',
+    )
+    key = iam.create_access_key(ADMIN_USER)
+    key.access_key_id = EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"]
+    key.secret_access_key = EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+
+
+def install() -> None:
+    """Enforce IAM from the first request on (call before moto's server starts)."""
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam import access_control
+    from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase
+
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+    _seed_admin()
+
+    original_init = IAMRequestBase.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self._action = iam_action(
+            self._service, self._action.split(":", 1)[1], kwargs.get("method", "")
+        )
+
+    IAMRequestBase.__init__ = init
+
+    original_permitted = IAMRequestBase.check_action_permitted
+
+    def check_action_permitted(self: Any, resource: str) -> None:
+        try:
+            original_permitted(self, resource)
+        except Exception:
+            _record("deny", self, resource)
+            raise
+        _record("allow", self, resource)
+
+    IAMRequestBase.check_action_permitted = check_action_permitted
+    IAMRequestBase.check_signature = lambda self: None
+
+    original_statement = IAMPolicyStatement.is_action_permitted
+
+    def statement_permitted(self: Any, action: str, resource: str = "*", *args: Any) -> Any:
+        if resource == "*" and self._statement.get("Effect") == "Allow":
+            self = IAMPolicyStatement({**self._statement, "Resource": "*"})
+        return original_statement(self, action, resource, *args)
+
+    IAMPolicyStatement.is_action_permitted = statement_permitted
+
+    original_authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        unsigned = "Authorization" not in self.headers
+        if unsigned and self._get_action() == "AssumeRoleWithWebIdentity":
+            return
+        original_authorize(self, iam_request_cls, resource)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize
+    del access_control  # imported for its side effect of loading moto's IAM
