@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cdktf import S3Backend, TerraformOutput, TerraformStack
+from cdktf import Aspects, S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import (
     AwsProvider,
     AwsProviderDefaultTags,
@@ -12,6 +12,7 @@ from constructs import Construct
 
 from infra.api import Api, ApiProps
 from infra.blue_green import BlueGreen, BlueGreenProps
+from infra.boundary import PermissionsBoundary, boundary_arn
 from infra.config import EnvironmentConfig
 from infra.database import Database, DatabaseProps
 from infra.encryption import EncryptionKeys, EncryptionProps
@@ -52,6 +53,7 @@ class FraudDetectionStack(TerraformStack):
         self._configure_provider(config)
 
         region, account_id = config.region, config.account_id
+        Aspects.of(self).add(PermissionsBoundary(boundary_arn(naming, account_id)))
 
         keys = EncryptionKeys(
             self, "keys", EncryptionProps(naming=naming, account_id=account_id, region=region)
