@@ -1,0 +1,330 @@
+"""The pipeline roles' documents (`gitops roles`), read as a reviewer would: what each role may
+do, on which ARNs, under which conditions. The emulator enforces actions only, so ARNs and
+conditions are proven here, on the documents bootstrap writes."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import fnmatch
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gitops.bootstrap import permission_table, roles
+from gitops.bootstrap.roles import UnknownResourceType, roles_document
+
+from infra.config import ENVIRONMENTS, load_environment
+
+REPOSITORY = "acme/fraud-detection"
+DEPLOY_ACTIONS = Path(__file__).with_name("deploy_actions.txt")
+"""Every action the real provider called to deploy, re-plan and destroy `local` in the emulator
+(its action log, bootstrap's own calls left out): `make`-free evidence of what a deploy needs."""
+WILDCARD_ACTIONS = {
+    "acm:ListCertificates", "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies", "ec2:DescribeAddresses",
+    "ec2:DescribeAddressesAttribute", "ec2:DescribeAvailabilityZones", "ec2:DescribeFlowLogs",
+    "ec2:DescribeInternetGateways", "ec2:DescribeNatGateways", "ec2:DescribeNetworkAcls",
+    "ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+    "ecs:DescribeTaskDefinition", "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeCapacityReservation", "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetGroups", "kms:ListAliases", "logs:DescribeLogGroups",
+    "xray:GetSamplingRules",
+    # writes
+    "ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition", "elasticloadbalancing:SetWebAcl",
+    "kms:CreateKey", "logs:CreateLogDelivery", "logs:DeleteLogDelivery",
+    "logs:DescribeResourcePolicies", "logs:PutResourcePolicy",
+    # prod's alarm e-mail subscription: SNS authorizes subscription calls on the topic, but
+    # AWS's reference lists no resource type for them
+    "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe",
+}  # fmt: skip
+"""The only actions on `Resource: "*"`: AWS has no resource-level form for them (policy_sentry).
+A change here is a change a reviewer should see."""
+BOUNDARY_KEYED = {
+    "iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+}  # fmt: skip
+"""AWS evaluates `iam:PermissionsBoundary` on these role writes (its reference, as policy_sentry
+records it); every one the apply role holds must carry the condition."""
+REVIEWED_PARLIAMENT_FINDINGS = {
+    "RESOURCE_STAR": "ecs:RegisterTaskDefinition: parliament's database gives it a resource "
+    "form that policy_sentry's (and AWS's reference when they were built) does not",
+    "RESOURCE_MISMATCH": "an action that also accepts a resource type the stack never uses "
+    "(network-load-balancer listeners, RDS option groups): the formats it does use are granted",
+    "RESOURCE_POLICY_PRIVILEGE_ESCALATION": "the stack owns its log buckets' policies; the apply "
+    "role may write them, and a reviewed plan shows any change; the state bucket is denied",
+    "UNKNOWN_CONDITION_FOR_ACTION": "kms:ResourceAliases on kms:Decrypt/GenerateDataKey is newer "
+    "than parliament's database",
+}
+
+
+@pytest.fixture(scope="module")
+def documents(stacks: dict[str, dict]) -> dict[str, dict[str, Any]]:
+    return {
+        name: roles_document(load_environment(name), REPOSITORY, stacks[name], name)
+        for name in ENVIRONMENTS
+    }
+
+
+def _statements(role: dict[str, Any], effect: str = "Allow") -> list[dict[str, Any]]:
+    return [
+        statement
+        for document in role["policies"].values()
+        for statement in document["Statement"]
+        if statement["Effect"] == effect
+    ]
+
+
+def _resources(statement: dict[str, Any]) -> list[str]:
+    resources = statement["Resource"]
+    return [resources] if isinstance(resources, str) else resources
+
+
+def allows(role: dict[str, Any], action: str, resource: str | None = None) -> bool:
+    """An Allow statement grants `action` (on `resource`, when given). Conditions are not read."""
+    for statement in _statements(role):
+        if action in statement["Action"] and (
+            resource is None or any(fnmatch.fnmatchcase(resource, r) for r in _resources(statement))
+        ):
+            return True
+    return False
+
+
+def deploy_actions() -> set[str]:
+    return set(DEPLOY_ACTIONS.read_text().split())
+
+
+def test_no_aws_managed_policy_and_every_policy_fits_iam(documents) -> None:
+    for env, document in documents.items():
+        account = load_environment(env).account_id
+        for role in (document["plan"], document["apply"]):
+            assert role["managed_policy_arns"] == [
+                f"arn:aws:iam::{account}:policy/{name}" for name in role["policies"]
+            ]
+            assert len(role["policies"]) <= 10, "IAM attaches at most 10 policies to a role"
+            for name, policy in role["policies"].items():
+                assert name.startswith(role["name"] + "-")
+                assert len(json.dumps(policy, separators=(",", ":"))) <= 6144, name
+
+
+def test_no_wildcard_action_anywhere(documents) -> None:
+    for document in documents.values():
+        for role in (document["plan"], document["apply"]):
+            for statement in _statements(role) + _statements(role, "Deny"):
+                for action in statement["Action"]:
+                    assert "*" not in action, f"{role['name']} {statement['Sid']}: {action}"
+
+
+def test_resource_star_only_where_aws_has_no_resource_level_form(documents) -> None:
+    starred = {
+        action
+        for document in documents.values()
+        for role in (document["plan"], document["apply"])
+        for statement in _statements(role)
+        if statement["Resource"] == "*"
+        for action in statement["Action"]
+    }
+    assert starred == WILDCARD_ACTIONS
+    assert roles.wildcard_only(starred) == starred
+
+
+def test_every_scoped_resource_is_this_account_and_region(documents) -> None:
+    for env, document in documents.items():
+        config = load_environment(env)
+        for statement in _statements(document["apply"]):
+            for arn in _resources(statement):
+                if arn == "*":
+                    continue
+                partition, service, region, account = arn.split(":")[1:5]
+                assert partition == "aws" and region in ("", config.region), arn
+                assert account in ("", config.account_id), arn
+                if service == "s3":
+                    assert arn.startswith(f"arn:aws:s3:::{config.state.bucket}") or (
+                        arn == "arn:aws:s3:::fraud-*"
+                    ), arn
+
+
+def test_plan_role_reads_and_takes_the_lock_only(documents) -> None:
+    from policy_sentry.querying.actions import get_action_data
+
+    for env, document in documents.items():
+        config = load_environment(env)
+        plan = document["plan"]
+        lock = plan["policies"][f"fraud-gitops-plan-{env}-state-lock"]["Statement"]
+        assert [s["Action"] for s in lock] == [["dynamodb:DeleteItem", "dynamodb:PutItem"]]
+        assert lock[0]["Condition"] == {
+            "ForAllValues:StringEquals": {
+                "dynamodb:LeadingKeys": [f"{config.state.bucket}/{config.state.key}"]
+            }
+        }
+        for statement in _statements(plan):
+            if statement in lock or statement["Sid"] == "DecryptStateThroughS3":
+                continue  # the lock entry; decrypting the state object S3 hands back
+            for action in statement["Action"]:
+                service, name = action.split(":")
+                (level,) = {e["access_level"] for e in get_action_data(service, name)[service]}
+                assert level in ("Read", "List"), f"plan role: {action} is {level}"
+        assert not allows(plan, "secretsmanager:GetSecretValue")
+        state = f"arn:aws:s3:::{config.state.bucket}/{config.state.key}"
+        object_reads = [s for s in _statements(plan) if "s3:GetObject" in s["Action"]]
+        assert [_resources(s) for s in object_reads] == [[state]]
+        other = f"arn:aws:s3:::{config.state.bucket}/fraud-detection/prod.tfstate"
+        assert env == "prod" or not allows(plan, "s3:GetObject", other)
+
+
+def test_iam_writes_need_the_boundary_and_fraud_names(documents) -> None:
+    for env, document in documents.items():
+        config = load_environment(env)
+        boundary = f"arn:aws:iam::{config.account_id}:policy/fraud-boundary-{env}"
+        for statement in _statements(document["apply"]):
+            iam_writes = [a for a in statement["Action"] if a.startswith("iam:")]
+            if not iam_writes or iam_writes == ["iam:PassRole"]:
+                continue
+            assert _resources(statement) == [f"arn:aws:iam::{config.account_id}:role/fraud-*"]
+            bounded = set(iam_writes) & BOUNDARY_KEYED
+            if bounded:
+                assert set(iam_writes) == bounded, statement["Sid"]
+                condition = statement["Condition"]["ArnEquals"]
+                assert condition["iam:PermissionsBoundary"] == boundary
+        for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"):
+            assert action in BOUNDARY_KEYED and allows(document["apply"], action)
+
+
+def test_pass_role_only_the_stacks_roles_to_their_services(documents, stacks) -> None:
+    for env, document in documents.items():
+        account = load_environment(env).account_id
+        passing = [s for s in _statements(document["apply"]) if "iam:PassRole" in s["Action"]]
+        expected = roles.stack_roles(stacks[env])
+        assert len(expected) == 4
+        found = {}
+        for statement in passing:
+            assert statement["Action"] == ["iam:PassRole"]
+            (arn,) = _resources(statement)
+            found[arn.removeprefix(f"arn:aws:iam::{account}:role/")] = statement["Condition"][
+                "StringEquals"
+            ]["iam:PassedToService"]
+        assert found == expected
+
+
+def test_guardrails_deny_the_state_backend_boundary_and_pipeline_roles(documents) -> None:
+    for env, document in documents.items():
+        config = load_environment(env)
+        denies = _statements(document["apply"], "Deny")
+
+        def denied(action: str, arn: str, denies: list = denies) -> bool:
+            return any(
+                action in s["Action"] and any(fnmatch.fnmatchcase(arn, r) for r in _resources(s))
+                for s in denies
+            )
+
+        account = config.account_id
+        assert denied("s3:DeleteBucket", f"arn:aws:s3:::{config.state.bucket}")
+        table = f"arn:aws:dynamodb:{config.state.region}:{account}:table/{config.state.lock_table}"
+        assert denied("dynamodb:DeleteTable", table)
+        boundary = f"arn:aws:iam::{account}:policy/fraud-boundary-{env}"
+        assert denied("iam:CreatePolicyVersion", boundary)
+        assert denied("iam:DeleteRolePermissionsBoundary", f"arn:aws:iam::{account}:role/fraud-x")
+        for role in ("plan", "apply"):
+            arn = f"arn:aws:iam::{account}:role/fraud-gitops-{role}-{env}"
+            for action in ("iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRole",
+                           "iam:UpdateAssumeRolePolicy"):  # fmt: skip
+                assert denied(action, arn), (action, arn)
+
+
+def test_linters_find_no_escalation_exposure_or_exfiltration(documents) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # parliament imports the deprecated pkg_resources
+        from cloudsplaining.scan.policy_document import PolicyDocument
+        from parliament import analyze_policy_string
+
+    for document in documents.values():
+        policies = {
+            **document["plan"]["policies"],
+            **document["apply"]["policies"],
+            "boundary": document["permissions_boundary"]["policy"],
+        }
+        for name, policy in policies.items():
+            scanned = PolicyDocument(policy)
+            assert scanned.allows_privilege_escalation == [], name
+            assert scanned.permissions_management_without_constraints == [], name
+            exfiltration = scanned.allows_data_exfiltration_actions
+            if name != "boundary":  # the API task reads its one secret: GetSecretValue
+                assert exfiltration == [], name
+            findings = analyze_policy_string(json.dumps(policy)).findings
+            unreviewed = [f"{f.issue}: {f.detail}" for f in findings]
+            unreviewed = [
+                f for f in unreviewed if f.split(":")[0] not in REVIEWED_PARLIAMENT_FINDINGS
+            ]
+            assert unreviewed == [], name
+
+
+def test_a_type_without_a_row_fails_naming_it(stacks) -> None:
+    stack = copy.deepcopy(stacks["dev"])
+    stack["resource"]["aws_lambda_function"] = {"f": {"function_name": "fraud-f-dev"}}
+    with pytest.raises(
+        UnknownResourceType, match=r"dev.json: no permission-table row for aws_lambda_function;"
+    ):
+        roles_document(load_environment("dev"), REPOSITORY, stack, "dev.json")
+
+
+def test_every_action_a_deploy_used_is_granted(documents) -> None:
+    apply, plan = documents["local"]["apply"], documents["local"]["plan"]
+    used = deploy_actions() - {"sts:GetCallerIdentity"}  # AWS never denies it
+    assert len(used) > 100
+    assert [a for a in sorted(used) if not allows(apply, a)] == []
+    reads = {a for a in used if a.split(":")[1].startswith(("Describe", "Get", "List"))}
+    state_writes = {"s3:PutObject", "dynamodb:PutItem", "dynamodb:DeleteItem", "s3:GetObject"}
+    assert [a for a in sorted(reads - state_writes) if not allows(plan, a)] == []
+
+
+def test_removing_any_one_action_from_the_table_removes_it_from_the_role(stacks, monkeypatch):
+    """No other grant covers an action: take it out of the table and the deploy loses it."""
+    config, stack = load_environment("local"), stacks["local"]
+    table = dict(permission_table.TABLE)
+    granted = {a for row in table.values() for a in (*row.read, *row.write)}
+    used = deploy_actions() & granted
+    for action in sorted(used):
+        without = {
+            t: dataclasses.replace(
+                row,
+                read=tuple(a for a in row.read if a != action),
+                write=tuple(a for a in row.write if a != action),
+            )
+            for t, row in table.items()
+        }
+        monkeypatch.setattr(roles, "TABLE", without)
+        apply = roles_document(config, REPOSITORY, stack, "local")["apply"]
+        stack_policies = {n: d for n, d in apply["policies"].items() if "stack-resources" in n}
+        assert not allows({"policies": stack_policies}, action), action
+
+
+def test_the_boundary_covers_what_the_stacks_roles_are_granted(stacks) -> None:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    managed = json.loads(aws_managed_policies_data)
+    for stack in stacks.values():
+        granted = set()
+        for policy in stack["resource"]["aws_iam_role_policy"].values():
+            for statement in json.loads(policy["policy"])["Statement"]:
+                granted.update(statement["Action"])
+        for arn in roles.attached_policies(stack):
+            document = managed[arn.rsplit("/", 1)[1]]["Document"]
+            for statement in document["Statement"]:
+                actions = statement["Action"]
+                granted.update([actions] if isinstance(actions, str) else actions)
+        assert granted - set(roles.BOUNDARY_ACTIONS) == set()
+
+
+def test_every_role_in_every_stack_has_the_boundary(stacks) -> None:
+    for env, stack in stacks.items():
+        account = load_environment(env).account_id
+        for key, role in stack["resource"]["aws_iam_role"].items():
+            expected = f"arn:aws:iam::{account}:policy/fraud-boundary-{env}"
+            assert role.get("permissions_boundary") == expected, key
