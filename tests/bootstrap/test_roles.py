@@ -8,6 +8,8 @@ import copy
 import dataclasses
 import fnmatch
 import json
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -328,3 +330,38 @@ def test_every_role_in_every_stack_has_the_boundary(stacks) -> None:
         for key, role in stack["resource"]["aws_iam_role"].items():
             expected = f"arn:aws:iam::{account}:policy/fraud-boundary-{env}"
             assert role.get("permissions_boundary") == expected, key
+
+
+GITOPS = str(Path(sys.executable).with_name("gitops"))
+
+
+def _gitops(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([GITOPS, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_gitops_roles_prints_the_document(synth_outdir, documents) -> None:
+    result = _gitops(
+        "roles", "dev", "--github-repository", REPOSITORY, "--no-synth",
+        "--outdir", str(synth_outdir),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == documents["dev"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["roles", "dev", "--github-repository", "no-slash"],
+         "gitops roles: error: --github-repository 'no-slash': expected OWNER/NAME"),
+        (["roles", "qa", "--github-repository", REPOSITORY], "gitops roles: error: "),
+        (["roles", "dev", "--github-repository", REPOSITORY, "--no-synth", "--outdir", "/nope"],
+         "gitops roles: error: /nope/stacks/fraud-detection-dev/cdk.tf.json: no synthesized stack"),
+        (["roles", "dev"], "the following arguments are required: --github-repository"),
+    ],
+)  # fmt: skip
+def test_gitops_roles_bad_input_is_one_line(args, message) -> None:
+    result = _gitops(*args)
+    assert result.returncode != 0
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(message) or message in line, line

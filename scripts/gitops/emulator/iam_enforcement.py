@@ -64,15 +64,30 @@ S3_OPERATION_TO_ACTION = {
     "DeleteBucketTagging": "PutBucketTagging",
 }
 """S3 operations whose IAM action has another name (the rest are named alike)."""
+S3_SUBRESOURCES = {
+    "encryption": ("GetEncryptionConfiguration", "PutEncryptionConfiguration"),
+    "publicAccessBlock": ("GetBucketPublicAccessBlock", "PutBucketPublicAccessBlock"),
+    "ownershipControls": ("GetBucketOwnershipControls", "PutBucketOwnershipControls"),
+    "replication": ("GetReplicationConfiguration", "PutReplicationConfiguration"),
+    "object-lock": ("GetBucketObjectLockConfiguration", "PutBucketObjectLockConfiguration"),
+    "requestPayment": ("GetBucketRequestPayment", "PutBucketRequestPayment"),
+}
+"""Bucket sub-resources moto authorizes as the bucket's default action (`GET ?encryption` as
+`ListBucket`, `PUT ?encryption` as `CreateBucket`): named here as IAM names them (a DELETE of
+one is its Put action)."""
 
 _log_lock = threading.Lock()
 
 
-def iam_action(signing_name: str, operation: str, method: str) -> str:
+def iam_action(signing_name: str, operation: str, method: str, path: str = "") -> str:
     """The IAM action of one request, from what moto sees of it."""
     if signing_name == "apigateway":
         return f"apigateway:{method.upper()}"
     if signing_name == "s3":
+        query = {part.split("=", 1)[0] for part in path.partition("?")[2].split("&") if part}
+        for name, (read, write) in S3_SUBRESOURCES.items():
+            if name in query and operation in ("ListBucket", "CreateBucket", "DeleteBucket"):
+                return f"s3:{read if method.upper() == 'GET' else write}"
         return f"s3:{S3_OPERATION_TO_ACTION.get(operation, operation)}"
     return f"{SIGNING_NAME_TO_PREFIX.get(signing_name, signing_name)}:{operation}"
 
@@ -119,7 +134,10 @@ def install() -> None:
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         self._action = iam_action(
-            self._service, self._action.split(":", 1)[1], kwargs.get("method", "")
+            self._service,
+            self._action.split(":", 1)[1],
+            kwargs.get("method", ""),
+            kwargs.get("path", ""),
         )
 
     IAMRequestBase.__init__ = init
@@ -156,3 +174,36 @@ def install() -> None:
 
     ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize
     del access_control  # imported for its side effect of loading moto's IAM
+
+
+ROLE_VARIABLE = "GITOPS_EMULATOR_ROLE"
+"""Name of a role to act as in the emulator (`fraud-gitops-plan-local`): what GitHub's OIDC
+step does in a workflow, done by `gitops` itself against an emulated environment."""
+
+
+def role_credentials(endpoint: str, ca_bundle: str, role_name: str) -> dict[str, str]:
+    """Temporary credentials of `role_name`, from the emulator's AssumeRoleWithWebIdentity."""
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from gitops.errors import GitopsError
+
+    sts = boto3.client(  # unsigned, as in AWS: the web identity token is the credential
+        "sts", region_name="us-east-1", endpoint_url=endpoint, verify=ca_bundle,
+        config=Config(signature_version=UNSIGNED),
+    )  # fmt: skip
+    try:
+        credentials = sts.assume_role_with_web_identity(
+            RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{role_name}",
+            RoleSessionName="gitops",
+            WebIdentityToken="emulator-token-not-verified",  # pragma: allowlist secret
+        )["Credentials"]
+    except (BotoCoreError, ClientError) as error:
+        raise GitopsError(f"{ROLE_VARIABLE}={role_name}: cannot assume it ({error})") from None
+    return {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
