@@ -75,6 +75,10 @@ def test_a_role_may_do_what_its_policy_names_and_nothing_else(enforced) -> None:
     ec2.describe_vpcs()  # an ARN-scoped Allow matches where moto knows no ARN
     with pytest.raises(ClientError, match="not authorized to perform: ec2:CreateVpc"):
         ec2.create_vpc(CidrBlock="10.0.0.0/16")
+    ecs = _client(enforced, "ecs", **{k.lower(): v for k, v in credentials.items()})
+    with pytest.raises(ClientError, match="not authorized to perform: ecs:CreateCluster") as e:
+        ecs.create_cluster(clusterName="fraud-probe")  # JSON protocol: the message survives
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
     unknown = {"aws_access_key_id": "AKIASTRANGER"}
     unknown["aws_secret_access_key"] = "x"  # pragma: allowlist secret
     stranger = _client(enforced, "ec2", **unknown)

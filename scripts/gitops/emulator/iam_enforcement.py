@@ -16,6 +16,8 @@ What moto 5.2.5 does, and what this layer changes so the pipeline roles can be p
   buckets/objects and IAM roles), and then no ARN-scoped Allow could ever match. For those
   requests an Allow matches on its actions alone; a Deny needs its Resource to match, as before.
   Conditions are not evaluated (moto treats them as met): unit tests cover ARNs and conditions;
+- a refusal of a JSON-protocol service (ECS, KMS, Logs, ...) is answered in JSON, as AWS does
+  (moto answers XML, and the SDK then loses the message naming the action);
 - signatures are not verified (moto computes some API Gateway GET signatures differently from
   the SDK and answers 403); the access key must still exist and its session token match.
 
@@ -92,6 +94,16 @@ def iam_action(signing_name: str, operation: str, method: str, path: str = "") -
     return f"{SIGNING_NAME_TO_PREFIX.get(signing_name, signing_name)}:{operation}"
 
 
+JSON_SERVICES = {"apigateway", "xray", "application-autoscaling", "ecs", "ecr", "logs", "kms",
+                 "dynamodb", "secretsmanager", "wafv2", "acm"}  # fmt: skip
+"""Services whose errors are JSON; moto answers them an XML AccessDenied the SDK cannot read, so
+the denied action would be lost from the error."""
+
+
+def _speaks_json(request: Any) -> bool:
+    return request._service in JSON_SERVICES or "X-Amz-Target" in request._headers
+
+
 def _record(decision: str, request: Any, resource: str) -> None:
     path = os.environ.get(ACTION_LOG_VARIABLE)
     if not path:
@@ -149,6 +161,13 @@ def install() -> None:
             original_permitted(self, resource)
         except Exception:
             _record("deny", self, resource)
+            if _speaks_json(self):
+                from moto.core.exceptions import JsonRESTError
+
+                message = (
+                    f"User: {self._access_key.arn} is not authorized to perform: {self._action}"
+                )
+                raise JsonRESTError("AccessDeniedException", message) from None
             raise
         _record("allow", self, resource)
 
