@@ -22,8 +22,8 @@ from infra.config import ENVIRONMENTS, load_environment
 
 REPOSITORY = "acme/fraud-detection"
 DEPLOY_ACTIONS = Path(__file__).with_name("deploy_actions.txt")
-"""Every action the real provider called to deploy, re-plan and destroy `local` in the emulator
-(its action log, bootstrap's own calls left out): `make`-free evidence of what a deploy needs."""
+"""Every action the pipeline roles were granted while the real provider planned, deployed,
+re-planned and destroyed `local` in the emulator with IAM enforced (its action log, by role)."""
 WILDCARD_ACTIONS = {
     "acm:ListCertificates", "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies", "ec2:DescribeAddresses",
