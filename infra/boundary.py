@@ -2,7 +2,7 @@
 
 An aspect rather than a prop on each construct: a role added later cannot forget it. The
 boundary itself is created by `gitops bootstrap` (gitops.bootstrap.roles); the apply role may
-create or change a role only when it carries this boundary, and checkov's CKV_FD_12 fails a
+create or change a role only when it carries this boundary, and checkov's CKV_FD_14 fails a
 stack where one does not.
 """
 

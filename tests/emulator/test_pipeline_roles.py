@@ -23,7 +23,7 @@ from gitops.emulator import server as emulator
 from gitops.emulator.iam_enforcement import ENFORCE_VARIABLE, ROLE_VARIABLE, role_credentials
 from gitops.emulator.local import remote_state
 
-from infra.config import load_environment
+from infra.environments import load_environment
 
 pytestmark = pytest.mark.slow
 GITOPS = str(Path(sys.executable).with_name("gitops"))

