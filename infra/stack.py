@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from cdktf import S3Backend, TerraformOutput, TerraformStack
+from cdktf import Aspects, S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import (
     AwsProvider,
     AwsProviderDefaultTags,
@@ -14,6 +14,7 @@ from constructs import Construct
 
 from infra.api import Api, ApiProps
 from infra.blue_green import BlueGreen, BlueGreenProps
+from infra.boundary import PermissionsBoundary, boundary_arn
 from infra.config import EnvironmentConfig
 from infra.database import Database, DatabaseProps
 from infra.encryption import EncryptionKeys, EncryptionProps
@@ -73,6 +74,7 @@ class FraudDetectionStack(TerraformStack):
         self._configure_provider(config)
 
         region, account_id = config.region, config.account_id
+        Aspects.of(self).add(PermissionsBoundary(boundary_arn(naming, account_id)))
 
         keys = EncryptionKeys(
             self, "keys", EncryptionProps(naming=naming, account_id=account_id, region=region)

@@ -105,9 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
     bootstrap.add_argument(
         "--github-repository",
         metavar="OWNER/NAME",
-        help="also create GitHub's OIDC provider and the plan/apply roles trusting this repository",
+        help="also create GitHub's OIDC provider, the boundary and the plan/apply roles",
     )
     bootstrap.set_defaults(handler=bootstrap_commands.bootstrap)
+
+    roles = commands.add_parser(
+        "roles", help="JSON: the plan and apply roles and the boundary bootstrap creates for ENV"
+    )
+    environment_argument(roles)
+    roles.add_argument("--github-repository", metavar="OWNER/NAME", required=True)
+    roles.add_argument(
+        "--no-synth", action="store_true", help="read the stack already synthesized in cdktf.out"
+    )
+    roles.set_defaults(handler=bootstrap_commands.roles)
 
     plan = commands.add_parser("plan", help="synth ENV, init its backend, plan to a file + JSON")
     environment_argument(plan)

@@ -3,6 +3,7 @@ created once and unchanged the second time."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 from gitops.bootstrap.github_oidc import check_repository
+from gitops.bootstrap.roles import roles_document
 from gitops.bootstrap.state_backend import (
     STATE_KEY_TAG,
     BootstrapReport,
@@ -26,6 +28,10 @@ from infra.environments import load_environment
 
 GITOPS = str(Path(sys.executable).with_name("gitops"))
 REPOSITORY = "fraud-platform/infrastructure"
+OLD_INLINE = json.dumps(
+    {"Version": "2012-10-17",
+     "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}]}
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -54,8 +60,13 @@ def test_state_backend_is_secure_and_idempotent(local_config, aws) -> None:
     assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
 
 
-def test_github_roles_trust_only_this_repository(local_config, aws) -> None:
-    report = bootstrap(local_config, REPOSITORY)
+@pytest.fixture
+def roles(stacks, local_config):
+    return roles_document(local_config, REPOSITORY, stacks["local"], "local")
+
+
+def test_github_roles_trust_only_this_repository(local_config, aws, roles) -> None:
+    report = bootstrap(local_config, roles)
     iam = aws("iam")
     plan = iam.get_role(RoleName="fraud-gitops-plan-local")["Role"]
     apply = iam.get_role(RoleName="fraud-gitops-apply-local")["Role"]
@@ -79,10 +90,60 @@ def test_github_roles_trust_only_this_repository(local_config, aws) -> None:
         f"repo:{REPOSITORY}:environment:local"
     ]
     assert condition(apply)["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
-    attached = iam.list_attached_role_policies(RoleName="fraud-gitops-plan-local")
-    assert [p["PolicyName"] for p in attached["AttachedPolicies"]] == ["ReadOnlyAccess"]
-    again = bootstrap(local_config, REPOSITORY)
+    again = bootstrap(local_config, roles)
     assert not [item for item in again.created if item.startswith("iam")]
+
+
+def _attached(iam, role: str) -> list[str]:
+    return sorted(
+        p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    )
+
+
+def test_bootstrap_creates_exactly_the_roles_document(local_config, aws, roles) -> None:
+    bootstrap(local_config, roles)
+    iam = aws("iam")
+    for key in ("plan", "apply"):
+        role = roles[key]
+        assert _attached(iam, role["name"]) == sorted(role["managed_policy_arns"])
+        assert iam.list_role_policies(RoleName=role["name"])["PolicyNames"] == []
+        for arn, (name, document) in zip(
+            role["managed_policy_arns"], role["policies"].items(), strict=True
+        ):
+            assert arn.endswith(f"/{name}")
+            version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            stored = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+            assert _json(stored["Document"]) == document
+    boundary = f"arn:aws:iam::{local_config.account_id}:policy/fraud-boundary-local"
+    version = iam.get_policy(PolicyArn=boundary)["Policy"]["DefaultVersionId"]
+    stored = iam.get_policy_version(PolicyArn=boundary, VersionId=version)["PolicyVersion"]
+    assert _json(stored["Document"]) == roles["permissions_boundary"]["policy"]
+
+
+def _json(document):
+    from urllib.parse import unquote
+
+    return json.loads(unquote(document)) if isinstance(document, str) else document
+
+
+def test_an_older_install_moves_off_the_managed_policies(local_config, aws, roles) -> None:
+    """An install from before least privilege: AWS managed policies and an inline policy."""
+    bootstrap(local_config, roles)
+    iam = aws("iam")
+    for name, managed in (("fraud-gitops-plan-local", "ReadOnlyAccess"),
+                          ("fraud-gitops-apply-local", "AdministratorAccess")):  # fmt: skip
+        iam.attach_role_policy(RoleName=name, PolicyArn=f"arn:aws:iam::aws:policy/{managed}")
+        iam.put_role_policy(RoleName=name, PolicyName="terraform-state", PolicyDocument=OLD_INLINE)
+    changed = copy.deepcopy(roles)
+    changed["plan"]["policies"]["fraud-gitops-plan-local-state-lock"]["Statement"][0]["Sid"] = "X"
+    bootstrap(local_config, changed)
+    report = bootstrap(local_config, roles)
+    assert "iam plan_role" in " ".join(report.created), "the changed policy was put back"
+    for key in ("plan", "apply"):
+        name = roles[key]["name"]
+        assert _attached(iam, name) == sorted(roles[key]["managed_policy_arns"])
+        assert iam.list_role_policies(RoleName=name)["PolicyNames"] == []
+    assert not [i for i in bootstrap(local_config, roles).created if i.startswith("iam")]
 
 
 def test_cli_writes_the_role_arns(local_config, work_dir) -> None:

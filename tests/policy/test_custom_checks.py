@@ -32,6 +32,7 @@ TAGS = {
     "DataClassification": "pci-confidential",
 }
 PROD_TAGS = {**TAGS, "Environment": "prod"}
+BOUNDARY = "arn:aws:iam::123456789012:policy/fraud-boundary-dev"
 
 
 def r(resource_type: str, name: str, attribute: str = "id") -> str:
@@ -320,6 +321,15 @@ CASES: list[tuple[str, str, str, str | None, dict[str, dict], dict[str, str] | N
     ("iam-star-action", "CKV_FD_10", "aws_iam_policy.p", "failed",
      {"aws_iam_policy": {"p": {"name": "p", "policy": policy_json(
          allow(["*"], ["arn:aws:s3:::b"]))}}}, TAGS),
+    ("role-with-boundary", "CKV_FD_14", "aws_iam_role.r", "passed",
+     {"aws_iam_role": {"r": {"name": "fraud-api-task-dev", "assume_role_policy": "{}",
+                             "permissions_boundary": BOUNDARY}}}, TAGS),
+    ("role-without-boundary", "CKV_FD_14", "aws_iam_role.r", "failed",
+     {"aws_iam_role": {"r": {"name": "fraud-api-task-dev", "assume_role_policy": "{}"}}}, TAGS),
+    ("role-with-another-boundary", "CKV_FD_14", "aws_iam_role.r", "failed",
+     {"aws_iam_role": {"r": {"name": "fraud-api-task-dev", "assume_role_policy": "{}",
+                             "permissions_boundary": BOUNDARY.replace("fraud-", "open-")}}},
+     TAGS),
     ("lb-with-waf", "CKV_FD_11", "aws_lb.alb", "passed",
      {"aws_lb": {"alb": {"internal": False}}, **waf_association("aws_lb", "alb")}, TAGS),
     ("lb-without-waf", "CKV_FD_11", "aws_lb.alb", "failed",

@@ -1,12 +1,11 @@
 """GitHub Actions' way into an AWS account: the OIDC identity provider and two roles per
 environment, whose trust policies accept only this repository and the right workflow context.
 
-- plan role (read-only): pull requests of the repository and runs on `main` (drift checks).
-  `ReadOnlyAccess`, plus the state lock table and state bucket it must use to plan.
-- apply role: only jobs running in the repository's GitHub environment of the same name, so
-  the environment's protection rules (prod: a required reviewer) guard every apply.
-  `AdministratorAccess`: the stack creates IAM roles, KMS keys and networks; the guard is who
-  may assume it, not what it may do.
+- plan role: trusted by pull requests of the repository and runs on `main` (drift checks);
+- apply role: trusted only by jobs running in the repository's GitHub environment of the same
+  name, so the environment's protection rules (prod: a required reviewer) guard every apply.
+What each may do is gitops.bootstrap.roles' documents; this module writes them to IAM, removing
+whatever else a role holds (an install from before them had AWS managed policies attached).
 Trust policies pin the audience and the subject exactly; no wildcard subject is ever written.
 """
 
@@ -27,8 +26,6 @@ AUDIENCE = "sts.amazonaws.com"
 GITHUB_THUMBPRINT = "6938fd4d98bab03faadb97b34396831e3780aea1"  # pragma: allowlist secret
 """Published thumbprint of GitHub's OIDC certificate chain (AWS no longer relies on it for
 GitHub, but the API still takes one)."""
-READ_ONLY_POLICY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -67,32 +64,6 @@ def trust_policy(account_id: str, subjects: list[str]) -> dict[str, Any]:
     }
 
 
-def state_access_policy(config: EnvironmentConfig, state_key_arn: str) -> dict[str, Any]:
-    """What planning needs beyond read-only: decrypt the state, take and release the lock."""
-    state = config.state
-    table = f"arn:aws:dynamodb:{state.region}:{config.account_id}:table/{state.lock_table}"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "TakeTheStateLock",
-                "Effect": "Allow",
-                "Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"],
-                "Resource": [table],
-            },
-            {
-                "Sid": "DecryptTheStateThroughS3",
-                "Effect": "Allow",
-                "Action": ["kms:Decrypt"],
-                "Resource": [state_key_arn],
-                "Condition": {
-                    "StringEquals": {"kms:ViaService": f"s3.{state.region}.amazonaws.com"}
-                },
-            },
-        ],
-    }
-
-
 def ensure_provider(iam: Any, account_id: str) -> tuple[str, bool]:
     arn = f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}"
     try:
@@ -109,60 +80,105 @@ def ensure_provider(iam: Any, account_id: str) -> tuple[str, bool]:
     return created["OpenIDConnectProviderArn"], True
 
 
-def ensure_role(
-    iam: Any, name: str, trust: dict[str, Any], managed_policy: str,
-    inline: dict[str, Any] | None = None,
-) -> tuple[str, bool]:  # fmt: skip
-    """Create the role or bring its trust and policies to what is given; (arn, changed)."""
-    changed = False
+def ensure_policy(iam: Any, account_id: str, name: str, policy: dict[str, Any]) -> bool:
+    """Create a customer managed policy, or make its default version the given document."""
+    arn = f"arn:aws:iam::{account_id}:policy/{name}"
     try:
-        role = iam.get_role(RoleName=name)["Role"]
-        current = role["AssumeRolePolicyDocument"]
-        current = json.loads(current) if isinstance(current, str) else current
-        if current != trust:
+        current = iam.get_policy(PolicyArn=arn)["Policy"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        iam.create_policy(
+            PolicyName=name,
+            PolicyDocument=json.dumps(policy),
+            Description="Written by gitops bootstrap (gitops roles shows it)",
+        )
+        return True
+    version = iam.get_policy_version(PolicyArn=arn, VersionId=current["DefaultVersionId"])
+    if _as_json(version["PolicyVersion"]["Document"]) == policy:
+        return False
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    for old in sorted(versions, key=lambda v: v["CreateDate"])[: max(0, len(versions) - 4)]:
+        if not old["IsDefaultVersion"]:  # IAM keeps at most five versions
+            iam.delete_policy_version(PolicyArn=arn, VersionId=old["VersionId"])
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(policy), SetAsDefault=True)
+    return True
+
+
+def delete_policy(iam: Any, arn: str) -> None:
+    """Delete one of bootstrap's own managed policies that a role no longer uses."""
+    for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
+        if not version["IsDefaultVersion"]:
+            iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+    iam.delete_policy(PolicyArn=arn)
+
+
+def _as_json(document: Any) -> Any:
+    """IAM returns documents URL-encoded strings (boto3 decodes them to dicts, moto may not)."""
+    if isinstance(document, str):
+        from urllib.parse import unquote
+
+        return json.loads(unquote(document))
+    return document
+
+
+def ensure_role(iam: Any, account_id: str, role: dict[str, Any]) -> tuple[str, bool]:
+    """Create the role or bring its trust and policies to exactly `role` (a `gitops roles`
+    entry): every other attached policy (AWS managed ones of an older install included) is
+    detached, and every inline policy deleted."""
+    name, trust, changed = role["name"], role["trust_policy"], False
+    try:
+        found = iam.get_role(RoleName=name)["Role"]
+        if _as_json(found["AssumeRolePolicyDocument"]) != trust:
             iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
             changed = True
     except ClientError as error:
         if error.response["Error"]["Code"] != "NoSuchEntity":
             raise
-        role = iam.create_role(
+        found = iam.create_role(
             RoleName=name,
             AssumeRolePolicyDocument=json.dumps(trust),
             Description="Assumed by GitHub Actions through OIDC (gitops bootstrap)",
             MaxSessionDuration=3600,
         )["Role"]
         changed = True
+    for policy_name, document in role["policies"].items():
+        changed |= ensure_policy(iam, account_id, policy_name, document)
+    wanted = role["managed_policy_arns"]
     attached = [
         p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
     ]
-    if managed_policy not in attached:
-        iam.attach_role_policy(RoleName=name, PolicyArn=managed_policy)
+    for arn in wanted:
+        if arn not in attached:
+            iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+            changed = True
+    for arn in attached:
+        if arn not in wanted:
+            iam.detach_role_policy(RoleName=name, PolicyArn=arn)
+            if arn.startswith(f"arn:aws:iam::{account_id}:policy/{name}-"):
+                delete_policy(iam, arn)
+            changed = True
+    for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
         changed = True
-    if inline is not None:
-        iam.put_role_policy(
-            RoleName=name, PolicyName="terraform-state", PolicyDocument=json.dumps(inline)
-        )
-    return role["Arn"], changed
+    return found["Arn"], changed
 
 
 def ensure_roles(
-    client: Callable[[str], Any], config: EnvironmentConfig, repository: str, state_key_arn: str
+    client: Callable[[str], Any], config: EnvironmentConfig, roles: dict[str, Any]
 ) -> dict[str, tuple[str, bool]]:
-    """The provider and both roles of one environment; name -> (arn, changed)."""
+    """The provider, the boundary and both roles of `roles` (gitops.bootstrap.roles);
+    name -> (arn, changed). The boundary comes first: the apply role names it."""
     iam = client("iam")
     provider_arn, provider_changed = ensure_provider(iam, config.account_id)
-    plan = ensure_role(
-        iam, f"fraud-gitops-plan-{config.name}",
-        trust_policy(config.account_id, plan_subjects(repository)),
-        READ_ONLY_POLICY, state_access_policy(config, state_key_arn),
-    )  # fmt: skip
-    apply = ensure_role(
-        iam, f"fraud-gitops-apply-{config.name}",
-        trust_policy(config.account_id, apply_subjects(repository, config.name)),
-        ADMIN_POLICY,
-    )  # fmt: skip
+    boundary = roles["permissions_boundary"]
+    boundary_changed = ensure_policy(iam, config.account_id, boundary["name"], boundary["policy"])
     return {
         "oidc_provider": (provider_arn, provider_changed),
-        "plan_role": plan,
-        "apply_role": apply,
+        "permissions_boundary": (
+            f"arn:aws:iam::{config.account_id}:policy/{boundary['name']}",
+            boundary_changed,
+        ),
+        "plan_role": ensure_role(iam, config.account_id, roles["plan"]),
+        "apply_role": ensure_role(iam, config.account_id, roles["apply"]),
     }

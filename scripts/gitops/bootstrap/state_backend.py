@@ -253,19 +253,19 @@ def ensure_emulator_certificate(acm: Any, domain: str, report: BootstrapReport) 
     report.record(f"acm certificate {domain} (self-signed, emulator)", changed=True)
 
 
-def bootstrap(config: EnvironmentConfig, github_repository: str | None = None) -> BootstrapReport:
-    """State backend of `config`; with a repository, also GitHub's OIDC provider and roles."""
+def bootstrap(config: EnvironmentConfig, roles: dict[str, Any] | None = None) -> BootstrapReport:
+    """State backend of `config`; with `roles` (gitops.bootstrap.roles.roles_document), also
+    GitHub's OIDC provider, the permissions boundary and the pipeline roles."""
     client = clients(config)
     report = BootstrapReport()
     try:
         key_arn = ensure_state_key(client("kms"), report)
         ensure_state_bucket(client("s3"), config.state.bucket, config.state.region, key_arn, report)
         ensure_lock_table(client("dynamodb"), config.state.lock_table, report)
-        if github_repository is not None:
+        if roles is not None:
             from gitops.bootstrap.github_oidc import ensure_roles
 
-            roles = ensure_roles(client, config, github_repository, key_arn)
-            for name, (arn, changed) in roles.items():
+            for name, (arn, changed) in ensure_roles(client, config, roles).items():
                 report.record(f"iam {name} {arn}", changed=changed)
                 if name.endswith("_role"):
                     report.role_arns[name] = arn

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -61,7 +62,7 @@ from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from moto.xray import urls as xray_urls
 from moto.xray.responses import XRayResponse
 
-from gitops.emulator import codedeploy
+from gitops.emulator import codedeploy, iam_enforcement
 
 _lock = threading.Lock()
 _autoscaling_tags: dict[str, dict[str, str]] = {}
@@ -363,6 +364,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ssl-key", help="private key of --ssl-cert (PEM)")
     args = parser.parse_args(argv)
     install()
+    if os.environ.get(iam_enforcement.ENFORCE_VARIABLE) == "1":
+        iam_enforcement.install()
     from moto.server import main as moto_main
 
     tls = ["--ssl-cert", args.ssl_cert, "--ssl-key", args.ssl_key] if args.ssl_cert else []

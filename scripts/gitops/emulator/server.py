@@ -292,7 +292,8 @@ def aws_environment(config: EnvironmentConfig) -> dict[str, str]:
     """Variables terraform and boto3 need for this environment (credentials only for emulators).
 
     Real environments get nothing here: their credentials come from OIDC in the pipeline or
-    the user's own profile, never from this repository.
+    the user's own profile, never from this repository. With `GITOPS_EMULATOR_ROLE` set, an
+    emulated environment gets that role's temporary credentials instead of the admin's.
     """
     environment = {"AWS_REGION": config.region, "AWS_DEFAULT_REGION": config.region}
     if config.emulator is not None:
@@ -300,4 +301,9 @@ def aws_environment(config: EnvironmentConfig) -> dict[str, str]:
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_CA_BUNDLE": str(ca_bundle()),
         }
+        role = os.environ.get("GITOPS_EMULATOR_ROLE")
+        if role:
+            from gitops.emulator.iam_enforcement import role_credentials
+
+            environment |= role_credentials(config.emulator.endpoint, str(ca_bundle()), role)
     return environment

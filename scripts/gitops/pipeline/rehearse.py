@@ -14,6 +14,9 @@ and its own copy of `environments/`, so a developer's `make local` and files are
    which applies and closes the issue;
 5. promote: a new image digest in `dev` moves to `staging` through a pull request.
 
+The emulator enforces IAM (gitops.emulator.iam_enforcement): bootstrap runs as the
+administrator and creates the pipeline roles; every plan runs as `fraud-gitops-plan-local` and
+every deploy as `fraud-gitops-apply-local`, as the workflows' OIDC steps would have them.
 Each step prints its time; any unexpected outcome stops the rehearsal with exit status 1.
 """
 
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops.emulator import server as emulator
+from gitops.emulator.iam_enforcement import ENFORCE_VARIABLE, ROLE_VARIABLE
 from gitops.emulator.local import remote_state
 from gitops.github.standin import GitHubStandIn
 from gitops.paths import WORK_DIR_VARIABLE, write_atomically
@@ -49,6 +53,8 @@ REVIEWED_CHANGE = ("  log_level: DEBUG", "  log_level: INFO")
 LATE_CHANGE = ("  max_tasks: 10", "  max_tasks: 12")
 """The change pushed after the review, before the merge: the autoscaling ceiling."""
 NEW_DIGEST = "sha256:" + "5e" * 32
+PLAN_ROLE = f"fraud-gitops-plan-{ENVIRONMENT}"
+APPLY_ROLE = f"fraud-gitops-apply-{ENVIRONMENT}"
 FAILURE_TITLE = f"Deploy of {ENVIRONMENT} failed"
 
 
@@ -88,10 +94,13 @@ class Rehearsal:
             "GITHUB_REF_NAME": "main",
         }
 
-    def gitops(self, *args: str, expect_failure: bool = False) -> subprocess.CompletedProcess[str]:
-        """One `gitops` command as a workflow step runs it."""
+    def gitops(
+        self, *args: str, expect_failure: bool = False, role: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """One `gitops` command as a workflow step runs it (with `role`'s credentials)."""
         command = [sys.executable, "-m", "gitops.cli", *args]
-        result = subprocess.run(command, env=self.environ(), capture_output=True, text=True)
+        environment = self.environ() | ({ROLE_VARIABLE: role} if role else {})
+        result = subprocess.run(command, env=environment, capture_output=True, text=True)
         if (result.returncode != 0) != expect_failure:
             tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
             expected = "to fail" if expect_failure else "to succeed"
@@ -123,7 +132,9 @@ class Rehearsal:
         """The PR workflow's plan and comment jobs, for the environment in the scratch copy;
         the posted comment must contain each of `expected`."""
         self.gitops("synth", ENVIRONMENT, "--outdir", str(self.outdir))
-        planned = self.gitops("plan", ENVIRONMENT, "--no-synth", "--outdir", str(self.outdir))
+        planned = self.gitops(
+            "plan", ENVIRONMENT, "--no-synth", "--outdir", str(self.outdir), role=PLAN_ROLE
+        )
         (pull,) = [p for p in self.github.pull_requests() if p["number"] == number]
         head = pull["head"]["sha"]
         self.gitops(
@@ -167,7 +178,7 @@ class Rehearsal:
         serial = self.state_serial() if refused else None
         result = self.gitops(
             "deploy", ENVIRONMENT, "--commit", sha, "--outdir", str(self.outdir),
-            expect_failure=refused,
+            expect_failure=refused, role=APPLY_ROLE,
         )  # fmt: skip
         output = result.stdout + result.stderr
         if refused:
@@ -197,9 +208,16 @@ def _run(rehearsal: Rehearsal, example: Path | None) -> None:
 
     def start_emulator() -> str:
         os.environ[WORK_DIR_VARIABLE] = str(r.scratch / "work")
+        os.environ[ENFORCE_VARIABLE] = "1"
         state = emulator.start()
-        r.gitops("bootstrap", ENVIRONMENT)
-        return f"{state.endpoint}, state bucket and lock table bootstrapped"
+        r.gitops(
+            "bootstrap", ENVIRONMENT, "--github-repository", r.github.repository,
+            "--outdir", str(r.outdir),
+        )  # fmt: skip
+        return (
+            f"{state.endpoint} (IAM enforced), state backend, boundary and pipeline roles"
+            " bootstrapped"
+        )
 
     def pr_open_and_check() -> str:
         r.github.open_pull_request("First deploy of the local stack", head="first-deploy")
@@ -286,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         emulator.stop()
+        os.environ.pop(ENFORCE_VARIABLE, None)
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
     print(f"rehearsal passed in {time.perf_counter() - started:.1f}s")

@@ -31,6 +31,14 @@ class StateLocked(GitopsError):
     """Another run holds the environment's state lock."""
 
 
+class AccessDenied(GitopsError):
+    """The credentials' role may not do what the plan needs (the pipeline roles' least privilege
+    at work: a plan role applying, or an action missing from the apply role)."""
+
+
+DENIED = re.compile(r"(?:User|Identity): (\S+) is not authorized to perform: ([\w-]+:\w+)")
+
+
 @dataclass(frozen=True)
 class PlanResult:
     plan_file: Path
@@ -62,6 +70,12 @@ def _fail(stack: str, action: str, output: str) -> GitopsError:
             f"state-locked: {stack} is being changed by {holder}"
             f" ({doing}lock {lock_id.group(1) if lock_id else '?'});"
             " wait for it to finish, then re-run"
+        )
+    denied = DENIED.search(output)
+    if denied:
+        caller, permission = denied.group(1).rstrip(".,"), denied.group(2)
+        return AccessDenied(
+            f"access-denied: {stack}: terraform {action} stopped: {caller} may not {permission}"
         )
     return GitopsError(f"{stack}: terraform {action} failed: {last_error_line(output)}")
 

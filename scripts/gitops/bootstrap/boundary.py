@@ -1,0 +1,58 @@
+"""`fraud-boundary-<env>`: the permissions boundary every role of a stack carries, the most any
+of them may ever do (the apply role may only create roles that carry it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.config import EnvironmentConfig
+
+BOUNDARY_ACTIONS = (
+    # ECS task execution: pull the image, write the log group
+    "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+    # the API task: its secret, traces; API Gateway and RDS monitoring: their log groups
+    "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt",
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+    "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries",
+    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
+    "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents",
+    "logs:PutRetentionPolicy",
+    # CodeDeploy's blue/green role: shift the ECS service between task sets and listeners,
+    # watch the rollback alarms, hand the task roles to ECS (its own policy says to whom)
+    "ecs:CreateTaskSet", "ecs:DeleteTaskSet", "ecs:DescribeServices",
+    "ecs:UpdateServicePrimaryTaskSet", "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:ModifyListener", "cloudwatch:DescribeAlarms",
+)  # fmt: skip
+"""The most a role of the stack may do: what its own policies and the AWS managed policies it
+attaches grant (a test checks both against this list)."""
+
+
+def _statement(
+    sid: str, actions: Any, resources: Any, effect: str = "Allow", condition: Any = None
+) -> dict[str, Any]:
+    body = {"Sid": sid, "Effect": effect, "Action": sorted(set(actions)), "Resource": resources}
+    return body | ({"Condition": condition} if condition else {})
+
+
+def _document(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def boundary_policy(config: EnvironmentConfig) -> dict[str, Any]:
+    state = config.state
+    bucket = f"arn:aws:s3:::{state.bucket}"
+    table = f"arn:aws:dynamodb:{state.region}:{config.account_id}:table/{state.lock_table}"
+    return _document(
+        _statement("MostAStackRoleMayDo", BOUNDARY_ACTIONS, "*"),
+        _statement(
+            "PassOnlyStackRolesToEcsTasks", ["iam:PassRole"],
+            [f"arn:aws:iam::{config.account_id}:role/fraud-*"],
+            condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        ),
+        _statement(
+            "NeverTheStateBackend", ["s3:GetObject", "s3:PutObject", "dynamodb:PutItem"],
+            [bucket, f"{bucket}/*", table], effect="Deny",
+        ),
+    )  # fmt: skip
