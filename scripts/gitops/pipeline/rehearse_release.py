@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 GOOD = ("1.5.0", "sha256:" + "a1" * 32)
 BAD = ("1.5.1", "sha256:" + "b2" * 32)
 FIX = ("1.5.2", "sha256:" + "c3" * 32)
+STOPPED = re.compile(r"deployment \S+ stopped\b")
 ELAPSED = re.compile(r"^\[\s*([0-9.]+)s\] \S+: status Succeeded$", re.M)
 
 
@@ -116,8 +117,8 @@ class ReleaseSteps:
 
     def _rolled_back(self, output: str, before: str, after: str) -> str:
         alarm = self.rollback_alarm()
-        line = next((ln for ln in output.splitlines() if " stopped " in ln), "")
-        if " stopped " not in line or alarm not in line or "traffic is back on" not in line:
+        line = next((ln for ln in output.splitlines() if STOPPED.search(ln)), "")
+        if alarm not in line or "traffic is back on" not in line:
             raise ReleaseRehearsalFailed(f"expected a stop on {alarm} and a rollback: {output}")
         if after != before:
             raise ReleaseRehearsalFailed(f"traffic moved {before} -> {after} despite the alarm")
