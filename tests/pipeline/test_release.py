@@ -13,7 +13,7 @@ import pytest
 import yaml
 from gitops.github.standin import GitHubStandIn
 
-from infra.config import DEFAULT_ENVIRONMENTS_DIR, load_environment
+from infra.environments import DEFAULT_ENVIRONMENTS_DIR, load_environment
 
 GITOPS = str(Path(sys.executable).with_name("gitops"))
 DIGEST = "sha256:9f2c" + "ab" * 30
