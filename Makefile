@@ -68,7 +68,7 @@ test: lint ## the whole suite: pre-commit, then pytest (slow tests included), JU
 test-fast: install ## pytest without the tests marked slow
 	$(RUN) pytest -n $(WORKERS) --dist loadfile -m "not slow"
 
-rehearse: install ## offline PR -> merge -> refused late change -> promote, emulator + GitHub stand-in
+rehearse: install ## offline PR -> merge -> refused late change -> promote -> releases (rollout, rollback), emulator + GitHub stand-in
 	$(RUN) python -m gitops.pipeline.rehearse
 
 bench: install ## synth ratio and per environment (4, 20), PR comments, local deploy/no-op/destroy

@@ -81,8 +81,17 @@ def test_usage_plan_limits_read_back(deployed, aws) -> None:
 
 def test_alarm_thresholds_read_back(deployed, aws) -> None:
     alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix="fraud-")["MetricAlarms"]
-    thresholds = {alarm["MetricName"]: alarm["Threshold"] for alarm in alarms}
-    assert thresholds == {"Latency": 200.0, "HealthyHostCount": 1.0, "DatabaseConnections": 80.0}
+    thresholds = {alarm["AlarmName"]: alarm["Threshold"] for alarm in alarms}
+    assert thresholds == {
+        "fraud-api-latency-local": 200.0,
+        "fraud-healthy-tasks-local": 1.0,
+        "fraud-target-5xx-local": 10.0,
+        "fraud-db-connections-local": 80.0,
+    }
+    # healthy tasks is metric math over both target groups: right whichever serves the release
+    (healthy,) = [a for a in alarms if a["AlarmName"] == "fraud-healthy-tasks-local"]
+    expressions = [q["Expression"] for q in healthy["Metrics"] if "Expression" in q]
+    assert expressions == ["FILL(blue, 0) + FILL(green, 0)"]
 
 
 def test_service_scaling_and_tracing_read_back(deployed, aws) -> None:

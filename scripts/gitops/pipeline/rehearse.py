@@ -12,7 +12,10 @@ and its own copy of `environments/`, so a developer's `make local` and files are
    the deploy refuses (the plan differs from the reviewed one) and opens a failure issue;
 4. the re-run the refusal asks for: the PR's plan and comment again, then the deploy again,
    which applies and closes the issue;
-5. promote: a new image digest in `dev` moves to `staging` through a pull request.
+5. promote: a new image digest in `dev` moves to `staging` through a pull request;
+6. releases (`gitops.pipeline.rehearse_release`): a good one rolled out blue/green with an
+   empty re-plan after it, a bad one stopped by an alarm and rolled back, a good one that
+   closes the failure issue.
 
 The emulator enforces IAM (gitops.emulator.iam_enforcement): bootstrap runs as the
 administrator and creates the pipeline roles; every plan runs as `fraud-gitops-plan-local` and
@@ -39,6 +42,7 @@ from gitops.emulator.iam_enforcement import ENFORCE_VARIABLE, ROLE_VARIABLE
 from gitops.emulator.local import remote_state
 from gitops.github.standin import GitHubStandIn
 from gitops.paths import WORK_DIR_VARIABLE, write_atomically
+from gitops.pipeline import rehearse_release
 from gitops.pipeline.plan_comment import MARKER
 from infra.environments import (
     DEFAULT_ENVIRONMENTS_DIR,
@@ -279,6 +283,7 @@ def _run(rehearsal: Rehearsal, example: Path | None) -> None:
     r.step("PR #2: plan and comment again (the re-run)", lambda: r.plan_comment_on(2, *ceiling))
     r.step("merge #2: deploy again", redeploy)
     r.step("promote dev -> staging", promote)
+    rehearse_release.run(r, ENVIRONMENT)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
             _seed_repository(rehearsal)
             _run(rehearsal, args.write_example)
             print(f"{len(github.requests)} GitHub API calls answered by the stand-in")
-    except RehearsalFailed as error:
+    except (RehearsalFailed, rehearse_release.ReleaseRehearsalFailed) as error:
         print(f"rehearsal failed: {error}", file=sys.stderr)
         return 1
     finally:
