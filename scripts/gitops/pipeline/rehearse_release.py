@@ -62,7 +62,9 @@ class ReleaseSteps:
         groups = action.get("ForwardConfig", {}).get("TargetGroups") or [
             {"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}
         ]
-        live = [g["TargetGroupArn"].split("/")[-2] for g in groups if g.get("Weight", 1) > 0]
+        live: list[str] = [
+            g["TargetGroupArn"].split("/")[-2] for g in groups if g.get("Weight", 1) > 0
+        ]
         if len(live) != 1:
             raise ReleaseRehearsalFailed(f"production traffic is split over {live}")
         return live[0]
@@ -72,7 +74,7 @@ class ReleaseSteps:
         group = self.aws("codedeploy").get_deployment_group(
             applicationName=self.name, deploymentGroupName=self.name
         )["deploymentGroupInfo"]
-        names = [a["name"] for a in group["alarmConfiguration"]["alarms"]]
+        names: list[str] = [a["name"] for a in group["alarmConfiguration"]["alarms"]]
         return next((n for n in names if "5xx" in n), names[0])
 
     def set_alarm(self, alarm: str, state: str) -> str:
