@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Protocol
 
 from gitops.errors import GitopsError, UsageError
 from gitops.stacks import load_configs, one_config, planned
@@ -158,41 +159,59 @@ def _first_wave_environment() -> str:
     return first[0]
 
 
-def release(args: argparse.Namespace) -> None:
+class ProposedChange(Protocol):
+    """A reviewed change to environment files: a release or a promotion."""
+
+    def branch_name(self) -> str: ...
+    def pr_title(self) -> str: ...
+    def pr_body(self) -> str: ...
+
+
+def _propose(args: argparse.Namespace, change: ProposedChange, files: dict[str, str]) -> None:
+    """Say what the pull request would be; with --open-pr, push `files` and open it."""
     from gitops.github.client import GitHubClient
     from gitops.paths import write_atomically
+
+    client = GitHubClient.from_environment() if args.open_pr else None
+    print(f"branch: {change.branch_name()}")
+    print(f"title: {change.pr_title()}")
+    if args.pr_body_file:
+        write_atomically(args.pr_body_file, change.pr_body())
+    if client is not None:
+        action, pull = client.open_pull_request(
+            change.branch_name(),
+            args.base or os.environ.get("GITHUB_REF_NAME") or "main",
+            files,
+            change.pr_title(),
+            change.pr_body(),
+        )
+        print(f"pull request #{pull['number']} {action}: {pull.get('html_url', '')}")
+
+
+def release(args: argparse.Namespace) -> None:
+    from gitops.github.client import GitHubClient
     from gitops.pipeline import promote as promotion
     from gitops.pipeline.release import release as write_release
 
-    client = GitHubClient.from_environment() if args.open_pr else None
+    if args.open_pr:
+        GitHubClient.from_environment()  # missing GitHub settings fail before the file changes
     result = write_release(
         args.env or _first_wave_environment(), args.image_digest, args.app_version or None
     )
     fields = ", ".join(result.changed_fields)
     print(f"released to {result.to_env}: {fields} ({result.target_path})")
-    print(f"branch: {result.branch_name()}")
-    print(f"title: {result.pr_title()}")
-    if args.pr_body_file:
-        write_atomically(args.pr_body_file, result.pr_body())
-    if client is not None:
-        action, pull = client.open_pull_request(
-            result.branch_name(),
-            args.base or os.environ.get("GITHUB_REF_NAME") or "main",
-            {promotion.repository_path(result.target_path): result.target_path.read_text()},
-            result.pr_title(),
-            result.pr_body(),
-        )
-        print(f"pull request #{pull['number']} {action}: {pull.get('html_url', '')}")
+    path = promotion.repository_path(result.target_path)
+    _propose(args, result, {path: result.target_path.read_text()})
 
 
 def promote(args: argparse.Namespace) -> None:
     from gitops.github.client import GitHubClient
-    from gitops.paths import write_atomically
     from gitops.pipeline.promote_wave import promote_wave
 
     if args.open_pr and args.dry_run:
         raise UsageError("--open-pr and --dry-run exclude each other")
-    client = GitHubClient.from_environment() if args.open_pr else None
+    if args.open_pr:
+        GitHubClient.from_environment()  # missing GitHub settings fail before any file changes
     wave = promote_wave(args.from_env, args.to_env, args.scope, dry_run=args.dry_run)
     verb = "would promote" if args.dry_run else "promoted"
     for result in wave.results:
@@ -200,16 +219,4 @@ def promote(args: argparse.Namespace) -> None:
         print(f"{verb} {result.from_env} -> {result.to_env}: {fields} ({result.target_path})")
     for name in wave.already:
         print(f"unchanged {name}: already runs {wave.from_env}'s release")
-    print(f"branch: {wave.branch_name()}")
-    print(f"title: {wave.pr_title()}")
-    if args.pr_body_file:
-        write_atomically(args.pr_body_file, wave.pr_body())
-    if client is not None:
-        action, pull = client.open_pull_request(
-            wave.branch_name(),
-            args.base or os.environ.get("GITHUB_REF_NAME") or "main",
-            wave.files(),
-            wave.pr_title(),
-            wave.pr_body(),
-        )
-        print(f"pull request #{pull['number']} {action}: {pull.get('html_url', '')}")
+    _propose(args, wave, wave.files())
