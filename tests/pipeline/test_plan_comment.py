@@ -257,6 +257,43 @@ def test_copies_of_secrets_are_masked_however_json_escapes_them() -> None:
     }
 
 
+def test_words_of_a_block_marked_sensitive_as_a_whole_hide_nothing_else() -> None:
+    """Terraform marks a whole WAF rule set sensitive when one search string in it is. Its
+    secret stays hidden everywhere; its configuration words (`true`, `NONE`) hide nothing else:
+    a task definition's log level change stays readable."""
+    origin = "sn7JQOkbkypJhIZXvQAowNhhjQIv"  # pragma: allowlist secret
+    rules = [
+        {
+            "name": "allow-api-gateway-origin",
+            "priority": 0,
+            "override": "NONE",
+            "visibility": {"sampled": True},
+            "match": {"search_string": origin},
+        }
+    ]
+    acl = {
+        "address": "aws_wafv2_web_acl.alb", "type": "aws_wafv2_web_acl",
+        "change": {"actions": ["update"], "before": {"rule": rules, "name": "a"},
+                   "after": {"rule": rules, "name": "b"}, "after_unknown": {},
+                   "before_sensitive": {"rule": True}, "after_sensitive": {"rule": True}},
+    }  # fmt: skip
+    definitions = '[{{"essential":true,"environment":[{{"name":"LOG_LEVEL","value":"{}"}}]}}]'
+    task = {
+        "address": "aws_ecs_task_definition.api", "type": "aws_ecs_task_definition",
+        "change": {"actions": ["update"],
+                   "before": {"container_definitions": definitions.format("DEBUG")},
+                   "after": {"container_definitions": definitions.format("INFO"),
+                             "origin": origin},
+                   "after_unknown": {}, "after_sensitive": {}},
+    }  # fmt: skip
+    plan = {"format_version": "1.2", "resource_changes": [acl, task]}
+    text = render([EnvironmentPlan.from_plan("dev", plan)], CommentContext())
+    assert origin not in text
+    assert '\\"LOG_LEVEL\\",\\"value\\":\\"INFO' in text
+    changed = {a.name: a.after for c in resource_changes(plan) for a in c.attributes}
+    assert changed["origin"] == "(sensitive)"
+
+
 def test_data_bearing_destroys_are_named_first_even_among_many() -> None:
     entries = [
         {"address": f"aws_iam_role.r{index:03}", "type": "aws_iam_role",

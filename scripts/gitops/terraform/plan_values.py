@@ -84,9 +84,12 @@ def around_difference(before: str, after: str) -> tuple[str, str]:
 
 
 MIN_SECRET_LENGTH = 4
-
-
-"""Shorter sensitive values (`true`, `1`) would hide half the plan and reveal little."""
+"""A string marked sensitive itself: shorter ones would hide half the plan and reveal little."""
+CONTAINED_SECRET_LENGTH = 8
+"""A string inside a block or collection that is marked sensitive as a whole. Terraform marks a
+whole WAF rule set sensitive when one search string in it is; its words (`true`, `NONE`,
+`EXACTLY`) are configuration, and counting them as secrets masked every value that holds
+them, a task definition's log level included."""
 
 
 def _marked_leaves(value: Any, marks: Any) -> list[Any]:
@@ -115,20 +118,25 @@ def sensitive_values(plan: Mapping[str, Any]) -> frozenset[str]:
             leaves.append(variable.get("value"))
     texts: set[str] = set()
     for leaf in leaves:
-        texts |= _as_found_in_json(leaf)
-    return frozenset(text for text in texts if len(text) >= MIN_SECRET_LENGTH)
+        if isinstance(leaf, str):
+            if len(found := json.dumps(leaf)[1:-1]) >= MIN_SECRET_LENGTH:
+                texts.add(found)
+        elif isinstance(leaf, dict | list):
+            texts |= {t for t in _as_found_in_json(leaf) if len(t) >= CONTAINED_SECRET_LENGTH}
+    return frozenset(texts)
 
 
 def _as_found_in_json(value: Any) -> set[str]:
     """How a sensitive value (and every string inside it) reads inside the compact JSON that
-    `_masked` searches: a newline or quote in a secret is escaped there, not raw."""
-    if value is None:
-        return set()
+    `_masked` searches: a newline or quote in a secret is escaped there, not raw. Numbers and
+    booleans inside it are no secret's copy: only strings and the collections holding them."""
     if isinstance(value, str):
         return {json.dumps(value)[1:-1]}
+    if not isinstance(value, dict | list):
+        return set()
     found = {json.dumps(value, sort_keys=True, separators=(",", ":"))}
     children = list(value.values()) if isinstance(value, dict) else value
-    for child in children if isinstance(children, list) else ():
+    for child in children:
         found |= _as_found_in_json(child)
     return found
 
