@@ -138,7 +138,8 @@ def init(runner: TerraformRunner, stack_dir: Path, *, reuse: bool = False) -> bo
     result = runner.run(["init", "-input=false", "-reconfigure", "-no-color"], stack_dir)
     if result.returncode != 0:
         raise _fail(stack_dir.name, "init", result.stdout + result.stderr)
-    if digest is not None:
+    if digest is not None:  # a stack with no backend or provider gets no .terraform of its own
+        (stack_dir / INIT_STAMP).parent.mkdir(exist_ok=True)
         (stack_dir / INIT_STAMP).write_text(digest + "\n")
     return True
 
