@@ -32,7 +32,7 @@ def build(
     aws, cluster: str = "bg", service: str = "api", app: str = APP, group: str = GROUP,
     alarm: str = "bg-5xx", prefix: str = "bg", region: str = "us-east-1",
 ) -> dict[str, Any]:  # fmt: skip
-    """A Fargate service behind blue, a listener pair, an alarm and a blue/green group over it."""
+    """A Fargate service behind blue, HTTPS listeners, an alarm and a blue/green group over it."""
     ec2, ecs, elb, cloudwatch = aws("ec2"), aws("ecs"), aws("elbv2"), aws("cloudwatch")
     vpc = ec2.create_vpc(CidrBlock="10.98.0.0/16")["Vpc"]["VpcId"]
     subnets = [
@@ -51,11 +51,17 @@ def build(
         for color in ("blue", "green")
     }
 
+    # HTTPS, as in the stack: moving an HTTPS listener must keep its certificate.
+    certificate = aws("acm").request_certificate(DomainName=f"{prefix}.fraud.example")[
+        "CertificateArn"
+    ]
+
     def listener(port: int) -> str:
         action = [{"Type": "forward", "TargetGroupArn": groups["blue"]}]
         return elb.create_listener(
-            LoadBalancerArn=lb_arn, Protocol="HTTP", Port=port, DefaultActions=action
-        )["Listeners"][0]["ListenerArn"]
+            LoadBalancerArn=lb_arn, Protocol="HTTPS", Port=port, DefaultActions=action,
+            Certificates=[{"CertificateArn": certificate}],
+        )["Listeners"][0]["ListenerArn"]  # fmt: skip
 
     prod, test = listener(80), listener(8443)
     ecs.create_cluster(clusterName=cluster)
@@ -222,3 +228,22 @@ def test_delete_group_then_application(aws, blue_green) -> None:
     codedeploy.delete_application(applicationName="gone")
     with pytest.raises(ClientError, match="ApplicationDoesNotExist"):
         codedeploy.get_application(applicationName="gone")
+
+
+def test_a_rollout_that_cannot_even_roll_back_ends_failed_instead_of_hanging(aws) -> None:
+    """With the production listener gone, both the traffic shift and the rollback fail: the
+    deployment must still end, so a follower (`gitops deploy`) never waits out its timeout."""
+    built = build(aws, cluster="lost", app="lost-app", group="lost-group", alarm="lost-5xx",
+                  prefix="lost", region="us-east-1")  # fmt: skip
+    aws("elbv2").delete_listener(ListenerArn=built["prod"])
+    content = json.dumps({"version": 0.0, "Resources": [{"TargetService": {
+        "Type": "AWS::ECS::Service", "Properties": {
+            "TaskDefinition": built["task"]("api@sha256:" + "5" * 64),
+            "LoadBalancerInfo": {"ContainerName": "api", "ContainerPort": 8080}}}}]})  # fmt: skip
+    deployment = aws("codedeploy").create_deployment(
+        applicationName="lost-app", deploymentGroupName="lost-group",
+        revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": content}},
+    )["deploymentId"]  # fmt: skip
+    info = wait_for_end(aws("codedeploy"), deployment)
+    assert info["status"] == "Failed"
+    assert "AllowTraffic" in info["errorInformation"]["message"]

@@ -58,9 +58,15 @@ def _appspec(revision: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError(f"AppSpec without one ECS service resource ({error})") from None
 
 
-def _forward(weights: dict[str, int]) -> list[dict[str, Any]]:
+def _route(elb: Any, listener_arn: str, weights: dict[str, int]) -> None:
+    """Point a listener's default action at `weights`, keeping its certificates.
+
+    moto's ModifyListener checks an HTTPS listener's certificates with `len(certificates)` and
+    fails on the default None; an empty list means "keep the ones it has", as in the API.
+    """
     groups = [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()]
-    return [{"Type": "forward", "Order": 1, "ForwardConfig": {"TargetGroups": groups}}]
+    actions = [{"Type": "forward", "Order": 1, "ForwardConfig": {"TargetGroups": groups}}]
+    elb.modify_listener(listener_arn, certificates=[], actions=actions)
 
 
 def _shift_steps(routing: dict[str, Any]) -> list[tuple[int, float]]:
@@ -151,14 +157,12 @@ def run(deployment: DeploymentInfo, key: tuple[str, str], routing: dict[str, Any
             _check(deployment, key)
             _event(deployment, current, "InProgress")
             if current == "AllowTestTraffic" and test:
-                elb.modify_listener(test, actions=_forward({replacement: 1}))
+                _route(elb, test, {replacement: 1})
             elif current == "AfterAllowTestTraffic":
                 _wait_until_ready(deployment, key)
             elif current == "AllowTraffic":
                 for percent, wait in _shift_steps(routing):
-                    elb.modify_listener(
-                        prod, actions=_forward({original: 100 - percent, replacement: percent})
-                    )
+                    _route(elb, prod, {original: 100 - percent, replacement: percent})
                     _weights(deployment, original, replacement, percent)
                     _sleep_checking(deployment, key, wait)
             time.sleep(STEP_SECONDS)
@@ -186,6 +190,12 @@ def run(deployment: DeploymentInfo, key: tuple[str, str], routing: dict[str, Any
             "Failed",
         )
     finally:
+        if deployment.status == "InProgress":  # the rollback itself failed: never hang a follower
+            deployment.errorInformation = {  # type: ignore[attr-defined]
+                "code": "INTERNAL_ERROR",
+                "message": f"{current}: the emulated rollout crashed",
+            }
+            deployment.status = "Failed"
         deployment.complete_time = utcnow()
         deployment.ecs_target["status"] = deployment.status  # type: ignore[attr-defined]
 
@@ -224,9 +234,9 @@ def _roll_back(
     wanted = "DEPLOYMENT_STOP_ON_ALARM" if code == "ALARM_ACTIVE" else "DEPLOYMENT_FAILURE"
     with lock:
         if enabled and (wanted in events or code == "USER_STOP"):
-            elb.modify_listener(prod, actions=_forward({original: 100}))
+            _route(elb, prod, {original: 100})
             if test:
-                elb.modify_listener(test, actions=_forward({original: 1}))
+                _route(elb, test, {original: 1})
             _weights(deployment, original, "", 0)
             deployment.rollbackInfo = {  # type: ignore[attr-defined]
                 "rollbackMessage": f"Rolled back: traffic is back on {_name(original)}"
