@@ -171,3 +171,17 @@ def test_deploy_has_one_job_per_possible_wave_each_after_the_one_before() -> Non
             assert job["needs"] == ["synth", f"wave-{n - 1}"]
             assert "!failure()" in job["if"], "a failed wave stops the later ones"
         assert job["with"]["environment"] == "${{ matrix.environment }}"
+
+
+def steps_using(action: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every step of every workflow and action that uses `action` (`owner/name@`)."""
+    return [(where, step) for where, step in all_steps()
+            if str(step.get("uses", "")).startswith(f"{action}@")]  # fmt: skip
+
+
+def test_every_upload_replaces_the_artifact_of_an_earlier_attempt() -> None:
+    """A re-run of failed jobs uploads the same artifact names again; without `overwrite` the
+    upload answers 409 and the re-run fails where the first attempt did not."""
+    uploads = steps_using("actions/upload-artifact")
+    assert len(uploads) >= 5
+    assert [where for where, step in uploads if step["with"].get("overwrite") is not True] == []
