@@ -3,14 +3,19 @@ a renamed flag or command breaks here, not on GitHub after a merge."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from gitops.cli import build_parser
+from gitops.pipeline.commands import PLAN_SUMMARY
+from gitops.pipeline.environments import deployed
+from gitops.stacks import load_configs
 
 from infra.config import REPO_ROOT
 from infra.environments import DEFAULT_ENVIRONMENTS_DIR, environment_names
@@ -185,3 +190,84 @@ def test_every_upload_replaces_the_artifact_of_an_earlier_attempt() -> None:
     uploads = steps_using("actions/upload-artifact")
     assert len(uploads) >= 5
     assert [where for where, step in uploads if step["with"].get("overwrite") is not True] == []
+
+
+def artifact_paths(upload_path: str, files: list[str]) -> list[str]:
+    """The paths inside an artifact that upload-artifact makes of `files`: relative to the
+    folder before the pattern's first wildcard (to its own folder for one plain file)."""
+    parts = upload_path.split("/")
+    wild = next((n for n, part in enumerate(parts) if re.search(r"[*?\[]", part)), None)
+    root = posixpath.dirname(upload_path) if wild is None else "/".join(parts[:wild])
+    return [posixpath.relpath(file, root) for file in files]
+
+
+def downloaded_files(settings: dict[str, Any], artifacts: dict[str, list[str]]) -> set[str]:
+    """Where download-artifact (v5 and later) extracts what it downloads: into `path/` itself
+    when it downloads by `name`, merges, or its `pattern` matches one artifact; into
+    `path/<artifact name>/` when a pattern matches several and nothing merges."""
+    if "name" in settings:
+        matched = {settings["name"]: artifacts[settings["name"]]}
+    else:
+        matched = {n: f for n, f in artifacts.items() if fnmatchcase(n, settings["pattern"])}
+    flat = "name" in settings or settings.get("merge-multiple") is True or len(matched) == 1
+    path = settings.get("path", ".")
+    return {
+        posixpath.join(path, *([] if flat else [name]), inner)
+        for name, inner_paths in matched.items()
+        for inner in inner_paths
+    }
+
+
+def test_the_download_model_puts_one_pattern_match_into_the_path_itself() -> None:
+    artifacts = {"plan-dev": ["fraud-detection-dev/plan-summary.json"], "policy": ["p.txt"]}
+    unmerged = {"pattern": "plan-*", "path": "plans"}
+    assert downloaded_files(unmerged, artifacts) == {"plans/fraud-detection-dev/plan-summary.json"}
+    artifacts["plan-prod"] = ["fraud-detection-prod/plan-summary.json"]
+    assert "plans/plan-prod/fraud-detection-prod/plan-summary.json" in downloaded_files(
+        unmerged, artifacts
+    )
+    assert artifact_paths("reports/policy-summary.txt", ["reports/policy-summary.txt"]) == [
+        "policy-summary.txt"
+    ]
+
+
+def test_every_download_lands_in_one_layout_however_many_artifacts_match() -> None:
+    """By name, or a pattern with merge-multiple: never a layout that changes when one plan
+    job is left (download-artifact v5+ extracts a single match into `path/` itself)."""
+    downloads = steps_using("actions/download-artifact")
+    assert downloads
+    for where, step in downloads:
+        settings = step["with"]
+        assert "name" in settings or settings.get("merge-multiple") is True, where
+
+
+def job_steps(job: dict[str, Any], *, uses: str = "", runs: str = "") -> list[dict[str, Any]]:
+    """The steps of `job` that use the action `uses` or whose command starts with `runs`."""
+    return [
+        step for step in job["steps"]
+        if (uses and str(step.get("uses", "")).startswith(f"{uses}@"))
+        or (runs and " ".join(step.get("run", "").split()).startswith(runs))
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("succeeded", [0, 1, 2, None], ids=["none", "one", "two", "all"])
+def test_the_comment_job_reads_every_plan_summary_where_the_plans_left_it(succeeded) -> None:
+    """Whatever number of plan legs succeeded, each one's summary is where `gitops comment
+    --plans-dir` reads it: a summary in the wrong folder would be reported as a failed plan."""
+    jobs = load(GITHUB_DIR / "workflows" / "pr.yml")["jobs"]
+    (upload,) = [step["with"] for step in job_steps(jobs["plan"], uses="actions/upload-artifact")]
+    (download,) = [
+        step["with"]
+        for step in job_steps(jobs["comment"], uses="actions/download-artifact")
+        if step["with"].get("name") != "policy"
+    ]
+    (comment,) = [s["run"].split() for s in job_steps(jobs["comment"], runs=".venv/bin/gitops")]
+    plans_dir = comment[comment.index("--plans-dir") + 1]
+    legs = deployed(load_configs([]))[:succeeded]
+    artifacts = {"synth": ["fraud-detection-dev/cdk.tf.json"], "policy": ["policy-summary.txt"]}
+    for config in legs:
+        name = upload["name"].replace("${{ matrix.environment }}", config.name)
+        written = f"cdktf.out/stacks/{config.stack_name}/{PLAN_SUMMARY}"
+        artifacts[name] = artifact_paths(upload["path"], [written])
+    expected = {f"{plans_dir}/{config.stack_name}/{PLAN_SUMMARY}" for config in legs}
+    assert downloaded_files(download, artifacts) == expected
