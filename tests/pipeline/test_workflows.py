@@ -271,3 +271,20 @@ def test_the_comment_job_reads_every_plan_summary_where_the_plans_left_it(succee
         artifacts[name] = artifact_paths(upload["path"], [written])
     expected = {f"{plans_dir}/{config.stack_name}/{PLAN_SUMMARY}" for config in legs}
     assert downloaded_files(download, artifacts) == expected
+
+
+def test_no_job_that_can_wait_for_reviewers_depends_on_an_artifact() -> None:
+    """A job in a GitHub environment can wait up to 30 days for its reviewers, and "Re-run job"
+    can come later still: an artifact it downloaded could be gone by then. The deploy job
+    synthesizes its own environment instead (`gitops deploy` without --no-synth)."""
+    waiting = [
+        (f"{path.name}: job {name}", job)
+        for path in WORKFLOWS
+        for name, job in load(path)["jobs"].items()
+        if "environment" in job
+    ]
+    assert "deploy-environment.yml: job deploy" in dict(waiting)
+    for where, job in waiting:
+        assert job_steps(job, uses="actions/download-artifact") == [], where
+    deploys = [words for _, words in gitops_calls() if words[0] == "deploy"]
+    assert deploys and [words for words in deploys if "--no-synth" in words] == []
