@@ -4,6 +4,7 @@ plan of the same state runs with each `StateLocking`."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ from gitops.terraform.plan_apply import (
     DEPLOY_LOCK_TIMEOUT,
     FAIL_FAST,
     PREVIEW,
+    AccessDenied,
     StateLocked,
     StateLocking,
 )
@@ -122,3 +124,40 @@ def test_contradictory_lockings_are_refused_at_construction(stack) -> None:
     planned = plan_apply.plan(runner, directory)
     with pytest.raises(ValueError, match="apply writes state"):
         plan_apply.apply(runner, directory, planned.plan_file, echo=False, locking=PREVIEW)
+
+
+LOCK_REFUSED = """
+Error: Error acquiring the state lock
+
+Error message: operation error DynamoDB: PutItem, https response error StatusCode: 400,
+RequestID: 0QK4, api error AccessDeniedException: User:
+arn:aws:sts::111111111111:assumed-role/fraud-gitops-plan-dev/gitops is not authorized to
+perform: dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:111111111111:table/locks
+"""
+"""What Terraform prints when the role may not write the lock table: the heading of a lock
+held elsewhere, but no "Lock Info:" and a denial (the wording of AWS's AccessDeniedException)."""
+
+
+def test_a_role_refused_the_lock_is_access_denied_not_state_locked(stack, tmp_path) -> None:
+    """The plan role has no lock-table write now: `gitops apply` with it must say so, not
+    send its user to wait for a holder that does not exist."""
+    runner, directory = stack
+    wrapper = tmp_path / "bin" / "terraform"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "plan" ]; then\n'
+        f"  cat >&2 <<'EOF'\n{LOCK_REFUSED}EOF\n"
+        "  exit 1\n"
+        "fi\n"
+        f'exec "{runner.binary}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    refused = dataclasses.replace(runner, binary=wrapper)
+    with pytest.raises(AccessDenied) as denied:
+        plan_apply.plan(refused, directory)
+    assert str(denied.value) == (
+        "access-denied: stack: terraform plan stopped:"
+        " arn:aws:sts::111111111111:assumed-role/fraud-gitops-plan-dev/gitops may not"
+        " dynamodb:PutItem"
+    )

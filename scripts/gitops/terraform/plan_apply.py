@@ -39,7 +39,11 @@ class AccessDenied(GitopsError):
     at work: a plan role applying, or an action missing from the apply role)."""
 
 
-DENIED = re.compile(r"(?:User|Identity): (\S+) is not authorized to perform: ([\w-]+:\w+)")
+DENIED = re.compile(
+    r"(?:User|Identity):\s+(\S+)\s+is\s+not\s+authorized\s+to\s+perform:\s+([\w-]+:\w+)"
+)
+"""AWS's denial, across the line breaks of Terraform's diagnostics (wrapped at 78 columns when
+not on a terminal; an ARN is never split)."""
 
 
 DEPLOY_LOCK_TIMEOUT = "10m"
@@ -105,6 +109,14 @@ Planned = tuple[TerraformRunner, Path, PlanResult]
 
 
 def _fail(stack: str, action: str, output: str) -> GitopsError:
+    # A role refused the lock table's write fails under the same "Error acquiring the state
+    # lock" heading as a lock held elsewhere: the denial is the truth, so it is named first.
+    denied = DENIED.search(output)
+    if denied:
+        caller, permission = denied.group(1).rstrip(".,"), denied.group(2)
+        return AccessDenied(
+            f"access-denied: {stack}: terraform {action} stopped: {caller} may not {permission}"
+        )
     if LOCK_ERROR in output:
         # Terraform's "Lock Info:" block, one field a line; anchored, because the DynamoDB
         # error above it carries a "RequestID:" that is not the lock's ID.
@@ -117,12 +129,6 @@ def _fail(stack: str, action: str, output: str) -> GitopsError:
             f"state-locked: {stack} is being changed by {holder}"
             f" ({doing}lock {lock_id.group(1) if lock_id else '?'});"
             " wait for it to finish, then re-run"
-        )
-    denied = DENIED.search(output)
-    if denied:
-        caller, permission = denied.group(1).rstrip(".,"), denied.group(2)
-        return AccessDenied(
-            f"access-denied: {stack}: terraform {action} stopped: {caller} may not {permission}"
         )
     return GitopsError(f"{stack}: terraform {action} failed: {last_error_line(output)}")
 
