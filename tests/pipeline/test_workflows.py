@@ -3,9 +3,11 @@ a renamed flag or command breaks here, not on GitHub after a merge."""
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import shlex
+import subprocess
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -288,3 +290,72 @@ def test_no_job_that_can_wait_for_reviewers_depends_on_an_artifact() -> None:
         assert job_steps(job, uses="actions/download-artifact") == [], where
     deploys = [words for _, words in gitops_calls() if words[0] == "deploy"]
     assert deploys and [words for words in deploys if "--no-synth" in words] == []
+
+
+def pr_gate_run(
+    results: dict[str, str], *, fork: bool, planned: str
+) -> subprocess.CompletedProcess:
+    """pr.yml's pr-gate step, run by bash with its `env:` as GitHub would fill it in."""
+    (step,) = load(GITHUB_DIR / "workflows" / "pr.yml")["jobs"]["pr-gate"]["steps"]
+    env = {"PATH": os.environ["PATH"]}
+    for name, expression in step["env"].items():
+        inner = expression.removeprefix("${{").removesuffix("}}").strip()
+        if inner == "github.event.pull_request.head.repo.full_name != github.repository":
+            env[name] = "true" if fork else "false"
+        elif inner == "needs.synth.outputs.planned":
+            env[name] = planned
+        else:
+            job = re.fullmatch(r"needs\.([\w-]+)\.result", inner)
+            assert job, f"pr-gate env {name}: {expression} is not modelled here"
+            env[name] = results[job.group(1)]
+    script = "set -eo pipefail\n" + step["run"]  # GitHub's `bash -e {0}` for a bash run
+    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
+
+
+SAME_REPOSITORY = {
+    "test": "success", "synth": "success", "policy": "success", "plan": "success",
+    "comment": "success", "fork-summary": "skipped", "rehearse": "success",
+}  # fmt: skip
+FORK = SAME_REPOSITORY | {"plan": "skipped", "comment": "skipped", "fork-summary": "success"}
+
+
+def test_pr_gate_needs_every_job_and_always_runs() -> None:
+    """Required checks: one aggregate job, since a skipped matrix job never reports `plan
+    <env>` and a skipped required job would count as passed."""
+    jobs = load(GITHUB_DIR / "workflows" / "pr.yml")["jobs"]
+    gate = jobs["pr-gate"]
+    assert gate["name"] == "pr-gate"
+    assert sorted(gate["needs"]) == sorted(set(jobs) - {"pr-gate"}) == sorted(SAME_REPOSITORY)
+    assert gate["if"] == "${{ always() }}"
+    assert gate["permissions"] == {}
+
+
+@pytest.mark.parametrize(
+    ("results", "fork", "planned"),
+    [(SAME_REPOSITORY, False, '["dev"]'), (FORK, True, '["dev"]'),
+     (SAME_REPOSITORY | {"plan": "skipped"}, False, "[]")],
+    ids=["same-repository", "fork", "nothing-planned"],
+)  # fmt: skip
+def test_pr_gate_passes_when_every_job_passed_or_was_skipped_as_expected(
+    results, fork, planned
+) -> None:
+    passed = pr_gate_run(results, fork=fork, planned=planned)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+@pytest.mark.parametrize(
+    ("changed", "fork"),
+    [({"plan": "failure"}, False), ({"plan": "cancelled"}, False), ({"test": "failure"}, False),
+     ({"synth": "failure", "policy": "skipped", "plan": "skipped", "comment": "skipped"}, False),
+     ({"policy": "failure", "comment": "skipped"}, False), ({"rehearse": "cancelled"}, False),
+     ({"plan": "skipped"}, False), ({"comment": "failure"}, False),
+     ({"fork-summary": "failure"}, True), ({"fork-summary": "skipped"}, True)],
+    ids=lambda value: str(value),
+)  # fmt: skip
+def test_pr_gate_fails_when_a_job_failed_was_cancelled_or_skipped_wrongly(changed, fork) -> None:
+    results = (FORK if fork else SAME_REPOSITORY) | changed
+    failed = pr_gate_run(results, fork=fork, planned='["dev"]')
+    assert failed.returncode == 1, failed.stdout
+    for job, result in changed.items():
+        if result in ("failure", "cancelled"):
+            assert f"::error title=pr-gate::{job}: {result}" in failed.stdout
