@@ -12,7 +12,7 @@ from pathlib import Path
 from gitops.emulator import server as emulator
 from gitops.errors import GitopsError, UsageError
 from gitops.terraform import plan_apply
-from gitops.terraform.plan_apply import Planned
+from gitops.terraform.plan_apply import FAIL_FAST, Planned, StateLocking
 from infra.config import ConfigError, EnvironmentConfig
 from infra.environments import load_environments
 
@@ -46,8 +46,14 @@ def one_config(name: str) -> EnvironmentConfig:
     return config
 
 
-def planned(config: EnvironmentConfig, outdir: Path, no_synth: bool = False) -> Planned:
-    """Synthesize (unless the synth artifact is already in `outdir`), init and plan `config`."""
+def planned(
+    config: EnvironmentConfig,
+    outdir: Path,
+    no_synth: bool = False,
+    locking: StateLocking = FAIL_FAST,
+) -> Planned:
+    """Synthesize (unless the synth artifact is already in `outdir`), init and plan `config`,
+    treating its state lock as `locking` says."""
     from gitops.emulator.local import runner_for
 
     runner = runner_for(config)
@@ -60,4 +66,4 @@ def planned(config: EnvironmentConfig, outdir: Path, no_synth: bool = False) -> 
             " or drop --no-synth"
         )
     plan_apply.init(runner, stack_dir)
-    return runner, stack_dir, plan_apply.plan(runner, stack_dir)
+    return runner, stack_dir, plan_apply.plan(runner, stack_dir, locking=locking)

@@ -135,7 +135,7 @@ def test_an_older_install_moves_off_the_managed_policies(local_config, aws, role
         iam.attach_role_policy(RoleName=name, PolicyArn=f"arn:aws:iam::aws:policy/{managed}")
         iam.put_role_policy(RoleName=name, PolicyName="terraform-state", PolicyDocument=OLD_INLINE)
     changed = copy.deepcopy(roles)
-    changed["plan"]["policies"]["fraud-gitops-plan-local-state-lock"]["Statement"][0]["Sid"] = "X"
+    changed["plan"]["policies"]["fraud-gitops-plan-local-read-state"]["Statement"][0]["Sid"] = "X"
     bootstrap(local_config, changed)
     report = bootstrap(local_config, roles)
     assert "iam plan_role" in " ".join(report.created), "the changed policy was put back"

@@ -85,7 +85,8 @@ def test_the_plan_role_plans_and_is_refused_at_its_first_write(bootstrapped, out
     denied = re.search(rf"access-denied: .*assumed-role/{PLAN_ROLE}/\S+ may not (\S+)$", line)
     assert denied, line
     action = denied.group(1)
-    # A write: API Gateway names its IAM actions by HTTP verb (apigateway:POST), the rest by verb.
+    # A write: the state lock (dynamodb:PutItem), which `apply` takes and previews do not; API
+    # Gateway names its IAM actions by HTTP verb (apigateway:POST), the rest by verb.
     writes = ("Create", "Allocate", "Import", "Put", "Register", "POST", "PUT", "PATCH")
     assert action.split(":")[1].startswith(writes), action
     assert remote_state(bootstrapped) is None, "the refused apply wrote no state"

@@ -3,14 +3,21 @@ a renamed flag or command breaks here, not on GitHub after a merge."""
 
 from __future__ import annotations
 
+import os
+import posixpath
 import re
 import shlex
+import subprocess
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from gitops.cli import build_parser
+from gitops.pipeline.commands import PLAN_SUMMARY
+from gitops.pipeline.environments import deployed
+from gitops.stacks import load_configs
 
 from infra.config import REPO_ROOT
 from infra.environments import DEFAULT_ENVIRONMENTS_DIR, environment_names
@@ -171,3 +178,199 @@ def test_deploy_has_one_job_per_possible_wave_each_after_the_one_before() -> Non
             assert job["needs"] == ["synth", f"wave-{n - 1}"]
             assert "!failure()" in job["if"], "a failed wave stops the later ones"
         assert job["with"]["environment"] == "${{ matrix.environment }}"
+
+
+def steps_using(action: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every step of every workflow and action that uses `action` (`owner/name@`)."""
+    return [(where, step) for where, step in all_steps()
+            if str(step.get("uses", "")).startswith(f"{action}@")]  # fmt: skip
+
+
+def test_every_upload_replaces_the_artifact_of_an_earlier_attempt() -> None:
+    """A re-run of failed jobs uploads the same artifact names again; without `overwrite` the
+    upload answers 409 and the re-run fails where the first attempt did not."""
+    uploads = steps_using("actions/upload-artifact")
+    assert len(uploads) >= 5
+    assert [where for where, step in uploads if step["with"].get("overwrite") is not True] == []
+
+
+def artifact_paths(upload_path: str, files: list[str]) -> list[str]:
+    """The paths inside an artifact that upload-artifact makes of `files`: relative to the
+    folder before the pattern's first wildcard (to its own folder for one plain file)."""
+    parts = upload_path.split("/")
+    wild = next((n for n, part in enumerate(parts) if re.search(r"[*?\[]", part)), None)
+    root = posixpath.dirname(upload_path) if wild is None else "/".join(parts[:wild])
+    return [posixpath.relpath(file, root) for file in files]
+
+
+def downloaded_files(settings: dict[str, Any], artifacts: dict[str, list[str]]) -> set[str]:
+    """Where download-artifact (v5 and later) extracts what it downloads: into `path/` itself
+    when it downloads by `name`, merges, or its `pattern` matches one artifact; into
+    `path/<artifact name>/` when a pattern matches several and nothing merges."""
+    if "name" in settings:
+        matched = {settings["name"]: artifacts[settings["name"]]}
+    else:
+        matched = {n: f for n, f in artifacts.items() if fnmatchcase(n, settings["pattern"])}
+    flat = "name" in settings or settings.get("merge-multiple") is True or len(matched) == 1
+    path = settings.get("path", ".")
+    return {
+        posixpath.join(path, *([] if flat else [name]), inner)
+        for name, inner_paths in matched.items()
+        for inner in inner_paths
+    }
+
+
+def test_the_download_model_puts_one_pattern_match_into_the_path_itself() -> None:
+    artifacts = {"plan-dev": ["fraud-detection-dev/plan-summary.json"], "policy": ["p.txt"]}
+    unmerged = {"pattern": "plan-*", "path": "plans"}
+    assert downloaded_files(unmerged, artifacts) == {"plans/fraud-detection-dev/plan-summary.json"}
+    artifacts["plan-prod"] = ["fraud-detection-prod/plan-summary.json"]
+    assert "plans/plan-prod/fraud-detection-prod/plan-summary.json" in downloaded_files(
+        unmerged, artifacts
+    )
+    assert artifact_paths("reports/policy-summary.txt", ["reports/policy-summary.txt"]) == [
+        "policy-summary.txt"
+    ]
+
+
+def test_every_download_lands_in_one_layout_however_many_artifacts_match() -> None:
+    """By name, or a pattern with merge-multiple: never a layout that changes when one plan
+    job is left (download-artifact v5+ extracts a single match into `path/` itself)."""
+    downloads = steps_using("actions/download-artifact")
+    assert downloads
+    for where, step in downloads:
+        settings = step["with"]
+        assert "name" in settings or settings.get("merge-multiple") is True, where
+
+
+def job_steps(job: dict[str, Any], *, uses: str = "", runs: str = "") -> list[dict[str, Any]]:
+    """The steps of `job` that use the action `uses` or whose command starts with `runs`."""
+    return [
+        step for step in job["steps"]
+        if (uses and str(step.get("uses", "")).startswith(f"{uses}@"))
+        or (runs and " ".join(step.get("run", "").split()).startswith(runs))
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("succeeded", [0, 1, 2, None], ids=["none", "one", "two", "all"])
+def test_the_comment_job_reads_every_plan_summary_where_the_plans_left_it(succeeded) -> None:
+    """Whatever number of plan legs succeeded, each one's summary is where `gitops comment
+    --plans-dir` reads it: a summary in the wrong folder would be reported as a failed plan."""
+    jobs = load(GITHUB_DIR / "workflows" / "pr.yml")["jobs"]
+    (upload,) = [step["with"] for step in job_steps(jobs["plan"], uses="actions/upload-artifact")]
+    (download,) = [
+        step["with"]
+        for step in job_steps(jobs["comment"], uses="actions/download-artifact")
+        if step["with"].get("name") != "policy"
+    ]
+    (comment,) = [s["run"].split() for s in job_steps(jobs["comment"], runs=".venv/bin/gitops")]
+    plans_dir = comment[comment.index("--plans-dir") + 1]
+    legs = deployed(load_configs([]))[:succeeded]
+    artifacts = {"synth": ["fraud-detection-dev/cdk.tf.json"], "policy": ["policy-summary.txt"]}
+    for config in legs:
+        name = upload["name"].replace("${{ matrix.environment }}", config.name)
+        written = f"cdktf.out/stacks/{config.stack_name}/{PLAN_SUMMARY}"
+        artifacts[name] = artifact_paths(upload["path"], [written])
+    expected = {f"{plans_dir}/{config.stack_name}/{PLAN_SUMMARY}" for config in legs}
+    assert downloaded_files(download, artifacts) == expected
+
+
+def test_no_job_that_can_wait_for_reviewers_depends_on_an_artifact() -> None:
+    """A job in a GitHub environment can wait up to 30 days for its reviewers, and "Re-run job"
+    can come later still: an artifact it downloaded could be gone by then. The deploy job
+    synthesizes its own environment instead (`gitops deploy` without --no-synth)."""
+    waiting = [
+        (f"{path.name}: job {name}", job)
+        for path in WORKFLOWS
+        for name, job in load(path)["jobs"].items()
+        if "environment" in job
+    ]
+    assert "deploy-environment.yml: job deploy" in dict(waiting)
+    for where, job in waiting:
+        assert job_steps(job, uses="actions/download-artifact") == [], where
+    deploys = [words for _, words in gitops_calls() if words[0] == "deploy"]
+    assert deploys and [words for words in deploys if "--no-synth" in words] == []
+
+
+def pr_gate_run(
+    results: dict[str, str], *, fork: bool, planned: str
+) -> subprocess.CompletedProcess:
+    """pr.yml's pr-gate step, run by bash with its `env:` as GitHub would fill it in."""
+    (step,) = load(GITHUB_DIR / "workflows" / "pr.yml")["jobs"]["pr-gate"]["steps"]
+    env = {"PATH": os.environ["PATH"]}
+    for name, expression in step["env"].items():
+        inner = expression.removeprefix("${{").removesuffix("}}").strip()
+        if inner == "github.event.pull_request.head.repo.full_name != github.repository":
+            env[name] = "true" if fork else "false"
+        elif inner == "needs.synth.outputs.planned":
+            env[name] = planned
+        else:
+            job = re.fullmatch(r"needs\.([\w-]+)\.result", inner)
+            assert job, f"pr-gate env {name}: {expression} is not modelled here"
+            env[name] = results[job.group(1)]
+    script = "set -eo pipefail\n" + step["run"]  # GitHub's `bash -e {0}` for a bash run
+    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
+
+
+SAME_REPOSITORY = {
+    "test": "success", "synth": "success", "policy": "success", "plan": "success",
+    "comment": "success", "fork-summary": "skipped", "rehearse": "success",
+}  # fmt: skip
+FORK = SAME_REPOSITORY | {"plan": "skipped", "comment": "skipped", "fork-summary": "success"}
+
+
+def test_pr_gate_needs_every_job_and_always_runs() -> None:
+    """Required checks: one aggregate job, since a skipped matrix job never reports `plan
+    <env>` and a skipped required job would count as passed."""
+    jobs = load(GITHUB_DIR / "workflows" / "pr.yml")["jobs"]
+    gate = jobs["pr-gate"]
+    assert gate["name"] == "pr-gate"
+    assert sorted(gate["needs"]) == sorted(set(jobs) - {"pr-gate"}) == sorted(SAME_REPOSITORY)
+    assert gate["if"] == "${{ always() }}"
+    assert gate["permissions"] == {}
+
+
+@pytest.mark.parametrize(
+    ("results", "fork", "planned"),
+    [(SAME_REPOSITORY, False, '["dev"]'), (FORK, True, '["dev"]'),
+     (SAME_REPOSITORY | {"plan": "skipped"}, False, "[]")],
+    ids=["same-repository", "fork", "nothing-planned"],
+)  # fmt: skip
+def test_pr_gate_passes_when_every_job_passed_or_was_skipped_as_expected(
+    results, fork, planned
+) -> None:
+    passed = pr_gate_run(results, fork=fork, planned=planned)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+@pytest.mark.parametrize(
+    ("changed", "fork"),
+    [({"plan": "failure"}, False), ({"plan": "cancelled"}, False), ({"test": "failure"}, False),
+     ({"synth": "failure", "policy": "skipped", "plan": "skipped", "comment": "skipped"}, False),
+     ({"policy": "failure", "comment": "skipped"}, False), ({"rehearse": "cancelled"}, False),
+     ({"plan": "skipped"}, False), ({"comment": "failure"}, False),
+     ({"fork-summary": "failure"}, True), ({"fork-summary": "skipped"}, True)],
+    ids=lambda value: str(value),
+)  # fmt: skip
+def test_pr_gate_fails_when_a_job_failed_was_cancelled_or_skipped_wrongly(changed, fork) -> None:
+    results = (FORK if fork else SAME_REPOSITORY) | changed
+    failed = pr_gate_run(results, fork=fork, planned='["dev"]')
+    assert failed.returncode == 1, failed.stdout
+    for job, result in changed.items():
+        if result in ("failure", "cancelled"):
+            assert f"::error title=pr-gate::{job}: {result}" in failed.stdout
+
+
+def test_a_sarif_upload_refused_for_want_of_code_scanning_never_fails_the_policy_gate() -> None:
+    """Private repositories on the Free, Pro and Team plans have no code scanning unless they
+    buy code security: the upload fails there, and the gate's verdict is `gitops check` alone,
+    whose findings stay in the job summary and the `policy` artifact."""
+    policy = load(GITHUB_DIR / "workflows" / "pr.yml")["jobs"]["policy"]
+    sarif = job_steps(policy, uses="github/codeql-action/upload-sarif")
+    assert sarif and all(step.get("continue-on-error") is True for step in sarif)
+    (check,) = job_steps(policy, runs=".venv/bin/gitops check")
+    assert "continue-on-error" not in check, "the verdict itself must fail the job"
+    (upload,) = job_steps(policy, uses="actions/upload-artifact")
+    assert upload["with"]["name"] == "policy" and "!cancelled()" in upload["if"]
+    kept = upload["with"]["path"].split()
+    assert {"reports/policy-summary.txt", "reports/policy.sarif"} <= set(kept)

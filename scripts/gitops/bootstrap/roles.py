@@ -1,5 +1,5 @@
 """The pipeline's roles of one environment as documents, exactly what bootstrap creates:
-`fraud-gitops-plan-<env>` (reads, its state, its lock entry in a policy of its own),
+`fraud-gitops-plan-<env>` (reads and its state, no write of any kind: previews take no lock),
 `fraud-gitops-apply-<env>` (reads and writes of the stack's types, IAM only with the boundary,
 PassRole per service, denies on the backend, the boundary and itself) and `fraud-boundary-<env>`.
 Derived from the synthesized stack through gitops.bootstrap.permission_table; no AWS calls."""
@@ -204,7 +204,9 @@ def _secret_encryption(
 
 
 def plan_policies(config: EnvironmentConfig, rows: dict[str, Permissions]) -> dict[str, Any]:
-    """Reads, this environment's state, and (alone, so it can be dropped) its lock entry."""
+    """Reads and this environment's state; no write of any kind. The plans it makes are
+    previews that take no state lock (`-lock=false`), so of the lock table it only reads its
+    entries (`GetItem`: Terraform checks the state's digest entry when it reads the state)."""
     s = _state(config)
     return {
         "read-stack-resources": _reads(config, rows),
@@ -219,12 +221,6 @@ def plan_policies(config: EnvironmentConfig, rows: dict[str, Permissions]) -> di
                 "ReadLockAndDigest", ["dynamodb:GetItem"], [s["table"]],
                 condition=_leading_keys(s["lock"], s["digest"]),
             ),
-        ),
-        "state-lock": _document(
-            _statement(
-                "TakeAndReleaseTheStateLock", ["dynamodb:PutItem", "dynamodb:DeleteItem"],
-                [s["table"]], condition=_leading_keys(s["lock"]),
-            )
         ),
     }  # fmt: skip
 

@@ -39,12 +39,13 @@ def plan(args: argparse.Namespace) -> None:
     from gitops.pipeline import job_summary
     from gitops.pipeline.environment_plan import EnvironmentPlan
     from gitops.pipeline.plan_comment import CommentContext
+    from gitops.terraform.plan_apply import PREVIEW
     from gitops.terraform.plan_json import load_plan
 
     config = one_config(args.environment)
     # The summary belongs to the plan pair: a failed plan must not leave the last one's summary.
     (args.outdir / "stacks" / config.stack_name / PLAN_SUMMARY).unlink(missing_ok=True)
-    _, stack_dir, result = planned(config, args.outdir, args.no_synth)
+    _, stack_dir, result = planned(config, args.outdir, args.no_synth, PREVIEW)
     environment_plan = EnvironmentPlan.from_plan(config.name, load_plan(result.json_file))
     summary_file = write_atomically(
         stack_dir / PLAN_SUMMARY, json.dumps(environment_plan.to_summary(), sort_keys=True) + "\n"
@@ -64,13 +65,14 @@ def deploy(args: argparse.Namespace) -> None:
     from gitops.bootstrap.state_backend import clients
     from gitops.github.client import GitHubClient
     from gitops.pipeline import deploy_gate, rollout
+    from gitops.terraform.plan_apply import DEPLOY
 
     client = GitHubClient.from_environment()
     config = one_config(args.environment)
     deploy_gate.run(
         config.name,
         args.commit,
-        lambda: planned(config, args.outdir, args.no_synth),
+        lambda: planned(config, args.outdir, args.no_synth, DEPLOY),
         client,
         roll_out=lambda: rollout.follow(config, clients(config)),
     )
@@ -79,11 +81,14 @@ def deploy(args: argparse.Namespace) -> None:
 def drift(args: argparse.Namespace) -> None:
     from gitops.github.client import GitHubClient
     from gitops.pipeline import drift as drift_issues
+    from gitops.terraform.plan_apply import PREVIEW
 
     client = GitHubClient.from_environment()
     configs = [one_config(name) for name in dict.fromkeys(args.environments)]
     for config in configs:
-        plan_environment = lambda config=config: planned(config, args.outdir, args.no_synth)  # noqa: E731
+        plan_environment = lambda config=config: planned(  # noqa: E731
+            config, args.outdir, args.no_synth, PREVIEW
+        )
         print(drift_issues.run(config.name, args.commit, plan_environment, client))
 
 

@@ -187,5 +187,5 @@ def _apply_if_reviewed(
         job_summary.append_plan([plan], context)
         raise
     print(f"{environment}: matches the plan reviewed in pull request #{reviewed.pull_number}")
-    plan_apply.apply(runner, stack_dir, planned.plan_file)
+    plan_apply.apply(runner, stack_dir, planned.plan_file, locking=plan_apply.DEPLOY)
     print(f"{environment}: applied")

@@ -10,6 +10,7 @@ from gitops.stacks import load_configs, synthesize
 
 
 def check(args: argparse.Namespace) -> None:
+    from gitops.pipeline import job_summary
     from gitops.policy import gate, reports
 
     skips = gate.load_skips()  # a skip without a reason stops the gate before any work
@@ -31,8 +32,12 @@ def check(args: argparse.Namespace) -> None:
 
     started = time.perf_counter()
     results = gate.evaluate(stack_files, skips)
-    for line in gate.summary_lines(results):
+    lines = gate.summary_lines(results)
+    for line in lines:
         print(line)
+    # On the run's page too: where code scanning is off (a private repository without code
+    # security) the SARIF upload fails, and this is where a reviewer reads the findings.
+    job_summary.append("### Policy gate\n\n```\n" + "\n".join(lines) + "\n```")
     sarif_path, junit_path = reports.write_reports(results, args.report_dir)
     failed = sum(result.count("failed") for result in results)
     print(f"reports: {sarif_path}, {junit_path} ({time.perf_counter() - started:.1f}s)")

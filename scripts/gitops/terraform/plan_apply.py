@@ -1,8 +1,11 @@
 """Plan and apply one synthesized stack with its remote S3 backend.
 
 `plan` writes `plan.tfplan` and its JSON (`terraform show -json`) beside the stack; `apply`
-applies exactly that plan file. Failures have names: `state-locked` when another run holds
-the DynamoDB lock (with who holds it), otherwise the first error Terraform printed.
+applies exactly that plan file. How a run treats the DynamoDB state lock is a `StateLocking`:
+previews take none, the deploy waits a bounded time, everything else fails at once. Failures
+have names: `state-locked` when another run holds the lock (with who holds it),
+`access-denied` when the role may not do what Terraform asked, otherwise the first error
+Terraform printed.
 """
 
 from __future__ import annotations
@@ -36,7 +39,55 @@ class AccessDenied(GitopsError):
     at work: a plan role applying, or an action missing from the apply role)."""
 
 
-DENIED = re.compile(r"(?:User|Identity): (\S+) is not authorized to perform: ([\w-]+:\w+)")
+DENIED = re.compile(
+    r"(?:User|Identity):\s+(\S+)\s+is\s+not\s+authorized\s+to\s+perform:\s+([\w-]+:\w+)"
+)
+"""AWS's denial, across the line breaks of Terraform's diagnostics (wrapped at 78 columns when
+not on a terminal; an ARN is never split)."""
+
+
+DEPLOY_LOCK_TIMEOUT = "10m"
+"""How long the deploy's plan and apply wait for a state lock another run holds, then fail as
+`state-locked`. Previews take no lock and deploys of one environment queue in its concurrency
+group, so the holder is a run GitHub no longer counts (a cancelled attempt whose Terraform is
+still finishing) or an apply by hand: minutes are enough for either. A lock left by
+a killed run never goes away, so the wait is bounded; both waits fit the 60-minute deploy job."""
+
+
+@dataclass(frozen=True)
+class StateLocking:
+    """How one terraform run treats the environment's state lock (the backend's DynamoDB item).
+
+    The default takes the lock and fails at once when another run holds it.
+    """
+
+    take: bool = True
+    """False: `-lock=false`, for a preview that never writes state: it neither waits for nor
+    blocks a deploy, and its role needs no write to the lock table."""
+    timeout: str = "0s"
+    """How long to wait for another run's lock (Terraform's duration, e.g. `0s`, `10m`)."""
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"\d+[smh]", self.timeout):
+            raise ValueError(
+                f"StateLocking.timeout {self.timeout!r}: give Terraform a duration like 0s or 10m"
+            )
+        if not self.take and self.timeout != "0s":
+            raise ValueError(
+                f"StateLocking.timeout {self.timeout!r} with take=False: a run that takes no"
+                " lock waits for none; leave timeout at 0s"
+            )
+
+    def flags(self) -> list[str]:
+        return [f"-lock-timeout={self.timeout}"] if self.take else ["-lock=false"]
+
+
+FAIL_FAST = StateLocking()
+"""Take the lock, fail at once when it is held: runs by hand and in the emulator."""
+PREVIEW = StateLocking(take=False)
+"""No lock: pull-request and drift plans, which are never applied and never write state."""
+DEPLOY = StateLocking(timeout=DEPLOY_LOCK_TIMEOUT)
+"""Take the lock, waiting up to DEPLOY_LOCK_TIMEOUT for another run to release it."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +109,14 @@ Planned = tuple[TerraformRunner, Path, PlanResult]
 
 
 def _fail(stack: str, action: str, output: str) -> GitopsError:
+    # A role refused the lock table's write fails under the same "Error acquiring the state
+    # lock" heading as a lock held elsewhere: the denial is the truth, so it is named first.
+    denied = DENIED.search(output)
+    if denied:
+        caller, permission = denied.group(1).rstrip(".,"), denied.group(2)
+        return AccessDenied(
+            f"access-denied: {stack}: terraform {action} stopped: {caller} may not {permission}"
+        )
     if LOCK_ERROR in output:
         # Terraform's "Lock Info:" block, one field a line; anchored, because the DynamoDB
         # error above it carries a "RequestID:" that is not the lock's ID.
@@ -70,12 +129,6 @@ def _fail(stack: str, action: str, output: str) -> GitopsError:
             f"state-locked: {stack} is being changed by {holder}"
             f" ({doing}lock {lock_id.group(1) if lock_id else '?'});"
             " wait for it to finish, then re-run"
-        )
-    denied = DENIED.search(output)
-    if denied:
-        caller, permission = denied.group(1).rstrip(".,"), denied.group(2)
-        return AccessDenied(
-            f"access-denied: {stack}: terraform {action} stopped: {caller} may not {permission}"
         )
     return GitopsError(f"{stack}: terraform {action} failed: {last_error_line(output)}")
 
@@ -149,7 +202,13 @@ def count_actions(plan: Mapping[str, Any]) -> dict[str, int]:
     return counts(resource_changes(plan))
 
 
-def plan(runner: TerraformRunner, stack_dir: Path, *, destroy: bool = False) -> PlanResult:
+def plan(
+    runner: TerraformRunner,
+    stack_dir: Path,
+    *,
+    destroy: bool = False,
+    locking: StateLocking = FAIL_FAST,
+) -> PlanResult:
     """`terraform plan -out` and `show -json`, kept as one pair: both files or neither.
 
     The previous pair is removed before Terraform runs, so a failed or interrupted plan leaves
@@ -162,7 +221,7 @@ def plan(runner: TerraformRunner, stack_dir: Path, *, destroy: bool = False) -> 
     temporary = json_file.with_suffix(".json.tmp")
     for stale in (json_file, plan_file, partial, temporary):
         stale.unlink(missing_ok=True)
-    args = ["plan", "-input=false", "-no-color", "-lock-timeout=0s", "-detailed-exitcode",
+    args = ["plan", "-input=false", "-no-color", *locking.flags(), "-detailed-exitcode",
             f"-out={partial.name}"] + (["-destroy"] if destroy else [])  # fmt: skip
     try:
         result = runner.run(args, stack_dir)
@@ -203,9 +262,19 @@ def _failed_checks(runner: TerraformRunner, stack_dir: Path, partial: Path) -> s
     )
 
 
-def apply(runner: TerraformRunner, stack_dir: Path, plan_file: Path, *, echo: bool = True) -> None:
-    """Apply exactly `plan_file`, streaming Terraform's progress lines when `echo`."""
-    command = [str(runner.binary), "apply", "-input=false", "-no-color", "-lock-timeout=0s",
+def apply(
+    runner: TerraformRunner,
+    stack_dir: Path,
+    plan_file: Path,
+    *,
+    echo: bool = True,
+    locking: StateLocking = FAIL_FAST,
+) -> None:
+    """Apply exactly `plan_file`, streaming Terraform's progress lines when `echo`. An apply
+    writes state, so it always takes the lock (`locking.take` False is refused)."""
+    if not locking.take:
+        raise ValueError("apply writes state: it must take the lock (locking.take=False)")
+    command = [str(runner.binary), "apply", "-input=false", "-no-color", *locking.flags(),
                str(plan_file.resolve())]  # fmt: skip
     _stream(command, runner, stack_dir, "apply", echo)
 
