@@ -213,6 +213,13 @@ def test_a_transient_error_finding_the_merged_pull_request_is_retried(stack, git
     assert stack.applied_values() == ["one"] and github.issues() == []
 
 
+def test_a_merge_github_has_not_associated_yet_is_deployed_after_a_wait(stack, github, client):
+    merge = merged_and_reviewed(stack, github, client)
+    github.lag_merges(3)  # the first lookups right after the merge list no pull request
+    deploy_gate.run("dev", merge, stack.plan_environment, client)
+    assert stack.applied_values() == ["one"] and github.issues() == []
+
+
 def test_github_down_while_finding_the_merged_pull_request_applies_nothing(
     stack, github, client
 ) -> None:

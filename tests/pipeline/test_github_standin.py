@@ -105,6 +105,19 @@ def test_commit_pulls_find_a_merged_pull_request_by_its_merge_commit(standin, ca
     assert call("GET", f"{REPO}/commits/{'0' * 40}/pulls")[1] == []
 
 
+def test_lagging_merges_hide_the_merge_for_the_next_lookups_only(standin, call) -> None:
+    number = standin.open_pull_request("Change", head="change")
+    merge_sha = standin.merge_pull_request(number)
+    standin.lag_merges(1)
+    assert call("GET", f"{REPO}/commits/{merge_sha}/pulls")[1] == []
+    assert [p["number"] for p in call("GET", f"{REPO}/commits/{merge_sha}/pulls")[1]] == [number]
+    standin.lag_merges(1, listed=True)
+    (listed,) = call("GET", f"{REPO}/commits/{merge_sha}/pulls")[1]
+    assert (listed["merged"], listed["merge_commit_sha"]) == (False, None)
+    pull = call("GET", f"{REPO}/pulls/{number}")[1]
+    assert (pull["merged"], pull["merge_commit_sha"]) == (True, merge_sha), "lag over"
+
+
 def test_issues_filter_by_state_labels_and_creator(standin, call) -> None:
     both = call("POST", f"{REPO}/issues", {"title": "Drift", "labels": ["drift", "prod"]})[1]
     call("POST", f"{REPO}/issues", {"title": "Other", "labels": ["drift"]})

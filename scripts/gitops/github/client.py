@@ -18,6 +18,7 @@ import base64
 import hashlib
 import os
 import re
+import sys
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ DEFAULT_BOT_LOGIN = "github-actions[bot]"
 BOT_LOGIN_VARIABLE = "GITOPS_BOT_LOGIN"
 """Set it when the workflows post with a GitHub App's token instead of `github.token`."""
 PAGE_SIZE = 100
+MERGE_LOOKUPS = 5
+"""Lookups of a merge commit's pull request before concluding it has none (a direct push)."""
+MAX_MERGE_CANDIDATES = 5
+"""Pull requests listed for a commit that are confirmed one by one; a merge commit has one."""
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 __all__ = ["GitHubClient", "GitHubError"]
@@ -146,12 +151,34 @@ class GitHubClient:
 
     # -- pull requests ----------------------------------------------------------------------
 
-    def merged_pull_request(self, commit: str) -> dict[str, Any] | None:
-        """The pull request whose merge produced `commit` (None for a direct push)."""
-        pulls: list[dict[str, Any]] = self.call("GET", f"/commits/{commit}/pulls")
-        for pull in pulls:
-            if pull.get("merge_commit_sha") == commit and pull.get("merged_at"):
-                return pull
+    def merged_pull_request(
+        self, commit: str, lookups: int = MERGE_LOOKUPS
+    ) -> dict[str, Any] | None:
+        """The pull request whose merge produced `commit`, as `GET /pulls/{n}` shows it after
+        the merge (merged, `merge_commit_sha` = `commit`); None for a direct push.
+
+        Right after a merge GitHub's commit -> pull request association can lag: the listing
+        is empty, or shows the pull request not merged yet (`merge_commit_sha` null). So every
+        pull request listed is confirmed with `GET /pulls/{n}`, and an unconfirmed lookup is
+        repeated up to `lookups` times in all, waiting the retry policy's doubling waits
+        between (about 30 s with the defaults) before it concludes "no pull request".
+        """
+        for attempt in range(1, lookups + 1):
+            listed: list[dict[str, Any]] = self.call("GET", f"/commits/{commit}/pulls")
+            for candidate in listed[:MAX_MERGE_CANDIDATES]:
+                pull: dict[str, Any] = self.call("GET", f"/pulls/{candidate['number']}")
+                if pull.get("merged") and pull.get("merge_commit_sha") == commit:
+                    return pull
+            if attempt == lookups:
+                break
+            wait = min(self.retry.base_seconds * 2.0**attempt, self.retry.max_wait_seconds)
+            print(
+                f"commit {commit[:12]}: no merged pull request found yet; looking again in"
+                f" {wait:.1f}s (lookup {attempt + 1} of {lookups})",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.retry.sleep(wait)
         return None
 
     def open_pull_request(

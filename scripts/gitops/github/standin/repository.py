@@ -36,6 +36,10 @@ class Repository:
         self._commit_count = 0
         self._last_number = 0
         self._last_comment_id = 1000
+        self.merge_lag = 0
+        """How many more lookups of a commit's pull requests still lag behind a merge."""
+        self.merge_lag_listed = False
+        """While lagging: list the merged pull request as not merged yet (else: list nothing)."""
         root = self.new_commit("Initial commit", {}, ())
         self.branches = {default_branch: root.sha}
 
@@ -203,9 +207,12 @@ class Repository:
             }
         return shape
 
-    def pull_json(self, issue: Issue) -> dict[str, Any]:
+    def pull_json(self, issue: Issue, lagging: bool = False) -> dict[str, Any]:
+        """The pull request; `lagging`: as GitHub shows a merged one just after the merge, not
+        merged yet and without its merge commit."""
         pull = issue.pull
         assert pull is not None
+        merged_at = None if lagging else pull.merged_at
         return {
             "number": issue.number,
             "title": issue.title,
@@ -221,9 +228,9 @@ class Repository:
                 "label": self.head_label(pull),
             },
             "base": {"ref": pull.base_ref, "sha": self.branches.get(pull.base_ref)},
-            "merged": pull.merged_at is not None,
-            "merged_at": pull.merged_at,
-            "merge_commit_sha": pull.merge_commit_sha,
+            "merged": merged_at is not None,
+            "merged_at": merged_at,
+            "merge_commit_sha": None if lagging else pull.merge_commit_sha,
             "created_at": issue.created_at,
             "updated_at": issue.updated_at,
             "closed_at": issue.closed_at,

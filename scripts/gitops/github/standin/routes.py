@@ -184,13 +184,20 @@ def put_contents(repo: Repository, call: Call) -> Reply:
 
 
 def pulls_for_commit(repo: Repository, call: Call) -> Reply:
+    """The pull requests a commit belongs to; for a while after a merge (`merge_lag`), GitHub's
+    association lags: the merged one is missing, or listed as not merged yet."""
     sha = call.params["sha"]
+    lagging = repo.merge_lag > 0
+    repo.merge_lag = max(0, repo.merge_lag - 1)
     found = [
         i
         for i in repo.find_issues(state="all", pulls_only=True)
         if i.pull is not None and sha in (i.pull.merge_commit_sha, repo.head_sha(i.pull))
     ]
-    return paginated(repo, call, [repo.pull_json(i) for i in found])
+    if lagging and not repo.merge_lag_listed:
+        found = [i for i in found if i.pull is not None and i.pull.merge_commit_sha != sha]
+    merged_late = lagging and repo.merge_lag_listed
+    return paginated(repo, call, [repo.pull_json(i, merged_late) for i in found])
 
 
 def list_pulls(repo: Repository, call: Call) -> Reply:
@@ -219,7 +226,8 @@ def post_pull(repo: Repository, call: Call) -> Reply:
 
 
 def get_pull(repo: Repository, call: Call) -> Reply:
-    return Reply(200, repo.pull_json(repo.pull_issue(int(call.params["number"]))))
+    lagging = repo.merge_lag > 0 and repo.merge_lag_listed
+    return Reply(200, repo.pull_json(repo.pull_issue(int(call.params["number"])), lagging))
 
 
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [

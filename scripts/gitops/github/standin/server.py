@@ -133,6 +133,14 @@ class GitHubStandIn:
             pull.merged_at, pull.merge_commit_sha = issue.closed_at, merged.sha
             return merged.sha
 
+    def lag_merges(self, lookups: int, listed: bool = False) -> None:
+        """Make the next `lookups` requests for a commit's pull requests lag behind merges, as
+        GitHub's association does for a moment after a merge: the merged pull request is not
+        listed, or (`listed`) it is, and it and `GET /pulls/{n}` show it not merged yet, with no
+        merge commit."""
+        with self._lock:
+            self._repo.merge_lag, self._repo.merge_lag_listed = lookups, listed
+
     def add_comment(self, number: int, body: str, login: str, user_type: str = "User") -> int:
         with self._lock:
             return self._repo.create_comment(number, body, {"login": login, "type": user_type}).id
