@@ -78,11 +78,35 @@ def client(github: GitHubStandIn) -> GitHubClient:
     return GitHubClient(github.url, github.repository, github.token, retry=fast)
 
 
-def review(stack: Stack, github: GitHubStandIn, client: GitHubClient, number: int) -> str:
-    """What the PR workflow does: plan, and post the plan comment as the bot."""
+PR_WORKFLOW = ".github/workflows/pr.yml"
+
+
+def head_of(github: GitHubStandIn, number: int) -> str:
+    (pull,) = [p for p in github.pull_requests() if p["number"] == number]
+    return str(pull["head"]["sha"])
+
+
+def review(
+    stack: Stack,
+    github: GitHubStandIn,
+    client: GitHubClient,
+    number: int,
+    *,
+    path: str = PR_WORKFLOW,
+    conclusion: str | None = "success",
+    **run: str,
+) -> str:
+    """What the PR workflow does: plan, and post the plan comment as the bot from its run, which
+    then finishes with `conclusion` (None: still running). `path` and `run` make it another
+    workflow's run (`event`, `head_sha`, `head_repository`)."""
     _, _, planned = stack.plan_environment()
     plan = EnvironmentPlan.from_plan("dev", load_plan(planned.json_file))
-    client.upsert_comment(number, f"<!-- {MARKER} ", render([plan], CommentContext()))
+    head_sha = run.pop("head_sha", None) or head_of(github, number)
+    run_id = github.add_workflow_run(path, head_sha, **run)
+    text = render([plan], CommentContext(run_id=run_id))
+    client.upsert_comment(number, f"<!-- {MARKER} ", text)
+    if conclusion is not None:
+        github.finish_workflow_run(run_id, conclusion)
     return plan.fingerprint
 
 
@@ -129,6 +153,61 @@ def test_only_the_bots_comment_counts(stack, github, client) -> None:
     forged = render([plan], CommentContext())
     github.add_comment(number, forged, login="mallory")
     with pytest.raises(deploy_gate.PlanMismatch, match=r"no plan comment of dev written by github"):
+        deploy_gate.run("dev", github.merge_pull_request(number), stack.plan_environment, client)
+    assert stack.applied_values() == []
+
+
+@pytest.mark.parametrize(
+    ("run", "why"),
+    [
+        ({"path": ".github/workflows/forge.yml"},
+         "is a run of `.github/workflows/forge.yml`, not of `.github/workflows/pr.yml`"),
+        ({"event": "push"}, "was triggered by `push`, not `pull_request`"),
+        ({"head_repository": "mallory/fraud-detection"},
+         "ran the code of mallory/fraud-detection, not of acme/fraud-detection"),
+        ({"head_sha": "0" * 40}, "planned commit 000000000000, not the pull request's final head"),
+        ({"conclusion": "failure"}, "concluded `failure`, not `success`"),
+        ({"conclusion": None}, "has not finished (status `in_progress`)"),
+    ],
+    ids=["other workflow", "push event", "fork", "older head", "failed", "running"],
+)  # fmt: skip
+def test_a_comment_the_pull_requests_own_pr_run_did_not_write_is_refused(
+    stack, github, client, run, why
+) -> None:
+    number = github.open_pull_request("change", head="change")
+    review(stack, github, client, number, **run)  # the fingerprint itself matches
+    with pytest.raises(deploy_gate.UntrustedComment) as refused:
+        deploy_gate.run("dev", github.merge_pull_request(number), stack.plan_environment, client)
+    message = str(refused.value)
+    (comment,) = github.comments(number)
+    assert "\n" not in message and why in message
+    assert message.startswith(f"dev: the plan comment {comment['html_url']} is not trusted: run ")
+    assert stack.applied_values() == [], "nothing may be applied from an untrusted comment"
+    (issue,) = github.issues("open")
+    assert why in issue["body"]
+
+
+def test_a_comment_naming_no_run_or_an_unknown_one_is_refused(stack, github, client) -> None:
+    number = github.open_pull_request("change", head="change")
+    _, _, planned = stack.plan_environment()
+    plan = EnvironmentPlan.from_plan("dev", load_plan(planned.json_file))
+    client.upsert_comment(number, f"<!-- {MARKER} ", render([plan], CommentContext()))
+    merge = github.merge_pull_request(number)
+    with pytest.raises(deploy_gate.UntrustedComment, match="it names no workflow run"):
+        deploy_gate.run("dev", merge, stack.plan_environment, client)
+    client.upsert_comment(number, f"<!-- {MARKER} ", render([plan], CommentContext(run_id=999)))
+    with pytest.raises(deploy_gate.UntrustedComment, match="run 999 does not exist in acme/"):
+        deploy_gate.run("dev", merge, stack.plan_environment, client)
+    assert stack.applied_values() == []
+
+
+def test_a_comment_changed_after_its_run_finished_is_refused(stack, github, client) -> None:
+    number = github.open_pull_request("change", head="change")
+    review(stack, github, client, number)
+    (comment,) = github.comments(number)
+    # Another workflow rewrites the bot's comment later: the same token can, as the same bot.
+    client.call("PATCH", f"/issues/comments/{comment['id']}", {"body": comment["body"]})
+    with pytest.raises(deploy_gate.UntrustedComment, match="before the comment was last changed"):
         deploy_gate.run("dev", github.merge_pull_request(number), stack.plan_environment, client)
     assert stack.applied_values() == []
 

@@ -118,6 +118,25 @@ def test_lagging_merges_hide_the_merge_for_the_next_lookups_only(standin, call) 
     assert (pull["merged"], pull["merge_commit_sha"]) == (True, merge_sha), "lag over"
 
 
+def test_workflow_runs_are_described_with_githubs_fields(standin, call) -> None:
+    running = standin.add_workflow_run(".github/workflows/pr.yml", "a" * 40, head_branch="change")
+    status, run, _ = call("GET", f"{REPO}/actions/runs/{running}")
+    assert status == 200 and run["id"] == running and run["event"] == "pull_request"
+    assert (run["path"], run["head_sha"], run["status"], run["conclusion"]) == (
+        ".github/workflows/pr.yml", "a" * 40, "in_progress", None)  # fmt: skip
+    assert run["head_repository"]["full_name"] == "acme/fraud-detection"
+    standin.finish_workflow_run(running, "failure")
+    finished = call("GET", f"{REPO}/actions/runs/{running}")[1]
+    assert (finished["status"], finished["conclusion"]) == ("completed", "failure")
+    assert finished["updated_at"] > run["updated_at"]
+    fork = standin.add_workflow_run(
+        ".github/workflows/pr.yml", "b" * 40, head_repository="mallory/fraud-detection"
+    )
+    forked = call("GET", f"{REPO}/actions/runs/{fork}")[1]
+    assert forked["head_repository"]["full_name"] == "mallory/fraud-detection"
+    assert call("GET", f"{REPO}/actions/runs/1")[0] == 404
+
+
 def test_issues_filter_by_state_labels_and_creator(standin, call) -> None:
     both = call("POST", f"{REPO}/issues", {"title": "Drift", "labels": ["drift", "prod"]})[1]
     call("POST", f"{REPO}/issues", {"title": "Other", "labels": ["drift"]})

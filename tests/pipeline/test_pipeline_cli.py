@@ -53,13 +53,14 @@ def test_comment_post_creates_then_updates_one_comment(github, mixed_plan, tmp_p
     policy.write_text("302 passed, 0 failed, 15 skipped over 1 stack(s)\n")
     args = ("comment", f"dev={mixed_plan}", "--commit", "a" * 40, "--post", str(number),
             "--policy-summary-file", str(policy))  # fmt: skip
-    first = gitops(*args, github=github, tmp_path=tmp_path)
+    first = gitops(*args, github=github, tmp_path=tmp_path, GITHUB_RUN_ID="4242")
     assert first.returncode == 0, first.stderr
     assert first.stderr.startswith("comment created: https://github.com/")
-    second = gitops(*args, github=github, tmp_path=tmp_path)
+    second = gitops(*args, github=github, tmp_path=tmp_path, GITHUB_RUN_ID="4243")
     assert second.stderr.startswith("comment updated: ")
     (posted,) = github.comments(number)
     assert posted["body"] == second.stdout and SECRET_2 not in posted["body"]
+    assert parse_header(posted["body"])["run_id"] == 4243, "the run that wrote it, for the deploy"
     assert "**Policy gate:** 302 passed, 0 failed" in posted["body"]
     assert posted["body"] in (tmp_path / "summary.md").read_text()
 

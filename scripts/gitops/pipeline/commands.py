@@ -105,6 +105,16 @@ def _policy_summary(args: argparse.Namespace) -> str | None:
         raise UsageError(f"{args.policy_summary_file}: cannot read ({error.strerror})") from None
 
 
+def _run_id() -> int | None:
+    """This workflow run's id (`GITHUB_RUN_ID`), recorded in the plan comment's header."""
+    value = os.environ.get("GITHUB_RUN_ID", "")
+    if not value:
+        return None
+    if not value.isdigit():
+        raise UsageError(f"GITHUB_RUN_ID: expected a run id (digits), got {value!r}")
+    return int(value)
+
+
 def comment(args: argparse.Namespace) -> None:
     from gitops.github.client import GitHubClient
     from gitops.pipeline import job_summary
@@ -134,6 +144,7 @@ def comment(args: argparse.Namespace) -> None:
         plans.append(load_environment_plan(environment, Path(path)))
     context = CommentContext(
         commit=args.commit,
+        run_id=_run_id(),
         run_url=args.run_url or run_url(),
         policy_summary=_policy_summary(args),
         no_plan_reason=args.no_plan_reason,

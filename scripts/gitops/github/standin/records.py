@@ -72,6 +72,24 @@ class Comment:
     updated_at: str
 
 
+@dataclass
+class WorkflowRun:
+    """A run of a workflow file, as `GET /actions/runs/{id}` describes it."""
+
+    id: int
+    path: str
+    """The workflow file, `.github/workflows/<name>.yml`."""
+    event: str
+    head_sha: str
+    head_branch: str | None
+    head_repository: str
+    """OWNER/NAME of the code that ran: another one for a fork's pull request."""
+    created_at: str
+    updated_at: str
+    status: str = "in_progress"
+    conclusion: str | None = None
+
+
 @dataclass(frozen=True)
 class Call:
     """One authenticated request to a route: what a handler needs."""

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from gitops.github.standin.records import ApiError, Comment, Commit, Issue, Pull
+from gitops.github.standin.records import ApiError, Comment, Commit, Issue, Pull, WorkflowRun
 
 CLOCK_START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
@@ -36,6 +36,8 @@ class Repository:
         self._commit_count = 0
         self._last_number = 0
         self._last_comment_id = 1000
+        self.runs: dict[int, WorkflowRun] = {}
+        self._last_run_id = 7000
         self.merge_lag = 0
         """How many more lookups of a commit's pull requests still lag behind a merge."""
         self.merge_lag_listed = False
@@ -111,6 +113,17 @@ class Repository:
         issue = self.new_issue(title, body, user, [])
         issue.pull = Pull(head_ref=head, base_ref=base)
         return issue
+
+    def new_run(
+        self, path: str, event: str, head_sha: str, head_branch: str | None, head_repository: str
+    ) -> WorkflowRun:
+        self._last_run_id += 1
+        now = self.tick()
+        run = WorkflowRun(
+            self._last_run_id, path, event, head_sha, head_branch, head_repository, now, now
+        )
+        self.runs[run.id] = run
+        return run
 
     def create_comment(self, number: int, body: str, user: dict[str, str]) -> Comment:
         self.issue(number)

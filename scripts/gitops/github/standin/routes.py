@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from gitops.github.standin.actions import ACTIONS_ROUTES
 from gitops.github.standin.records import ApiError, Call, Reply
 from gitops.github.standin.repository import Repository
 from gitops.github.standin.request_fields import (
@@ -247,6 +248,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", r"/pulls", list_pulls),
         ("POST", r"/pulls", post_pull),
         ("GET", r"/pulls/(?P<number>\d+)", get_pull),
+        *ACTIONS_ROUTES,
     ]
 ]
 """(method, pattern on the path after /repos/{owner}/{repo}, handler)."""

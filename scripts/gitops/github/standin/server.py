@@ -133,6 +133,37 @@ class GitHubStandIn:
             pull.merged_at, pull.merge_commit_sha = issue.closed_at, merged.sha
             return merged.sha
 
+    def add_workflow_run(
+        self,
+        path: str,
+        head_sha: str,
+        event: str = "pull_request",
+        *,
+        head_branch: str | None = None,
+        head_repository: str | None = None,
+        conclusion: str | None = None,
+    ) -> int:
+        """A run of the workflow file `path` on `head_sha`, in progress unless `conclusion` is
+        given; its id. `head_repository` (OWNER/NAME) other than this one: a fork's code."""
+        with self._lock:
+            run = self._repo.new_run(
+                path, event, head_sha, head_branch, head_repository or self.repository
+            )
+            if conclusion is not None:
+                run.status, run.conclusion, run.updated_at = "completed", conclusion, run.created_at
+            return run.id
+
+    def finish_workflow_run(self, run_id: int, conclusion: str = "success") -> None:
+        """The run completes now (its `updated_at` is the clock's next tick)."""
+        with self._lock:
+            run = self._repo.runs[run_id]
+            run.status, run.conclusion, run.updated_at = "completed", conclusion, self._repo.tick()
+
+    def delete_comment(self, comment_id: int) -> None:
+        with self._lock:
+            if self._repo.comments.pop(comment_id, None) is None:
+                raise ApiError(404, "Not Found")
+
     def lag_merges(self, lookups: int, listed: bool = False) -> None:
         """Make the next `lookups` requests for a commit's pull requests lag behind merges, as
         GitHub's association does for a moment after a merge: the merged pull request is not

@@ -1,0 +1,41 @@
+"""What the workflows must grant for the GitHub API calls `gitops` makes in them: a job's token
+has only the permissions the job (and, in a reusable workflow, its caller) asks for, and GitHub
+answers 403 to the rest only on the first real run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.pipeline.test_workflows import GITHUB_DIR, load
+
+WORKFLOWS = GITHUB_DIR / "workflows"
+LEVEL = {"none": 0, "read": 1, "write": 2}
+
+
+def granted(permissions: dict[str, str], scope: str) -> int:
+    return LEVEL[permissions.get(scope, "none")]
+
+
+def deploy_job() -> dict[str, Any]:
+    job: dict[str, Any] = load(WORKFLOWS / "deploy-environment.yml")["jobs"]["deploy"]
+    return job
+
+
+def test_the_deploy_may_read_the_plan_comments_run() -> None:
+    """`GET /actions/runs/{id}` (whose run wrote the plan comment) needs `actions: read`."""
+    assert granted(deploy_job()["permissions"], "actions") >= LEVEL["read"]
+
+
+def test_callers_grant_every_permission_the_reusable_deploy_asks_for() -> None:
+    called = load(WORKFLOWS / "deploy-environment.yml")["jobs"]
+    callers = {
+        name: job
+        for name, job in load(WORKFLOWS / "deploy.yml")["jobs"].items()
+        if str(job.get("uses", "")).endswith("/deploy-environment.yml")
+    }
+    assert callers, "deploy.yml calls deploy-environment.yml"
+    for caller_name, caller in callers.items():
+        for job_name, job in called.items():
+            for scope, level in job.get("permissions", {}).items():
+                have = granted(caller["permissions"], scope)
+                assert have >= LEVEL[level], f"{caller_name} lacks {scope}: {level} ({job_name})"
