@@ -212,6 +212,70 @@ def test_a_comment_changed_after_its_run_finished_is_refused(stack, github, clie
     assert stack.applied_values() == []
 
 
+REVIEWERS = deploy_gate.RequiredReviewers()
+
+
+@pytest.mark.parametrize(
+    ("environment", "found"),
+    [(None, "GitHub has no environment `dev` (GET /repos/acme/fraud-detection/environments/dev:"
+             " 404)"),
+     ((), "the GitHub environment `dev` has no required-reviewers rule")],
+    ids=["no environment", "no reviewers rule"],
+)  # fmt: skip
+def test_an_environment_meant_to_wait_for_a_reviewer_without_one_is_refused_before_planning(
+    stack, github, client, environment, found
+) -> None:
+    if environment is not None:
+        github.add_environment("dev", environment, wait_timer=5)  # a rule, but not a reviewer
+    merge = merged_and_reviewed(stack, github, client)
+    planned: list[str] = []
+
+    def plan_environment() -> deploy_gate.Planned:
+        planned.append("dev")
+        return stack.plan_environment()
+
+    with pytest.raises(deploy_gate.ReviewersMissing) as refused:
+        deploy_gate.run("dev", merge, plan_environment, client, required_reviewers=REVIEWERS)
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith(f"dev: {found}")
+    assert "pipeline.require_reviewers in environments/dev.yaml" in message
+    assert "Settings > Environments > dev" in message and "pipeline.reviewers_waiver" in message
+    assert planned == [] and stack.applied_values() == []
+    (issue,) = github.issues("open")
+    assert found in issue["body"]
+
+
+def test_an_environment_with_required_reviewers_deploys(stack, github, client, capsys) -> None:
+    github.add_environment("dev", ("prod-approver",), prevent_self_review=True)
+    merge = merged_and_reviewed(stack, github, client)
+    deploy_gate.run("dev", merge, stack.plan_environment, client, required_reviewers=REVIEWERS)
+    assert stack.applied_values() == ["one"]
+    assert "dev: every apply waits for a required reviewer" in capsys.readouterr().out
+    asked = [r.path for r in github.requests if "/environments/" in r.path]
+    assert asked == [f"/repos/{github.repository}/environments/dev"]
+
+
+def test_a_waiver_in_the_file_turns_the_refusal_into_a_loud_warning(
+    stack, github, client, capsys
+) -> None:
+    merge = merged_and_reviewed(stack, github, client)
+    waived = deploy_gate.RequiredReviewers("private repository on the Team plan;\naccepted by CISO")
+    deploy_gate.run("dev", merge, stack.plan_environment, client, required_reviewers=waived)
+    assert stack.applied_values() == ["one"]
+    (warning,) = [line for line in capsys.readouterr().out.splitlines() if "::warning" in line]
+    assert warning.startswith("::warning title=No required reviewers for dev::dev: GitHub has no")
+    assert warning.endswith("allows: private repository on the Team plan; accepted by CISO")
+    summary = Path(os.environ["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "> [!WARNING]\n> dev: GitHub has no environment `dev`" in summary
+
+
+def test_environments_not_asking_for_reviewers_are_not_checked(stack, github, client) -> None:
+    deploy_gate.run("dev", merged_and_reviewed(stack, github, client), stack.plan_environment,
+                    client)  # fmt: skip
+    assert stack.applied_values() == ["one"]
+    assert [r for r in github.requests if "/environments/" in r.path] == []
+
+
 def test_a_direct_push_has_no_reviewed_plan(stack, github, client) -> None:
     github.add_file("main.tf", "pushed without review\n")
     with pytest.raises(deploy_gate.PlanMismatch, match="did not come from a merged pull request"):

@@ -137,6 +137,18 @@ def test_workflow_runs_are_described_with_githubs_fields(standin, call) -> None:
     assert call("GET", f"{REPO}/actions/runs/1")[0] == 404
 
 
+def test_environments_show_their_protection_rules(standin, call) -> None:
+    assert call("GET", f"{REPO}/environments/prod")[0] == 404
+    standin.add_environment("staging", wait_timer=10)
+    standin.add_environment("prod", ("alice", "bob"), prevent_self_review=True)
+    status, staging, _ = call("GET", f"{REPO}/environments/staging")
+    assert status == 200 and staging["name"] == "staging"
+    assert [rule["type"] for rule in staging["protection_rules"]] == ["wait_timer"]
+    (reviewers,) = call("GET", f"{REPO}/environments/prod")[1]["protection_rules"]
+    assert reviewers["type"] == "required_reviewers" and reviewers["prevent_self_review"] is True
+    assert [r["reviewer"]["login"] for r in reviewers["reviewers"]] == ["alice", "bob"]
+
+
 def test_issues_filter_by_state_labels_and_creator(standin, call) -> None:
     both = call("POST", f"{REPO}/issues", {"title": "Drift", "labels": ["drift", "prod"]})[1]
     call("POST", f"{REPO}/issues", {"title": "Other", "labels": ["drift"]})

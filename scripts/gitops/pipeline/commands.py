@@ -67,12 +67,18 @@ def deploy(args: argparse.Namespace) -> None:
 
     client = GitHubClient.from_environment()
     config = one_config(args.environment)
+    settings = config.pipeline
     deploy_gate.run(
         config.name,
         args.commit,
         lambda: planned(config, args.outdir, args.no_synth),
         client,
         roll_out=lambda: rollout.follow(config, clients(config)),
+        required_reviewers=(
+            deploy_gate.RequiredReviewers(settings.reviewers_waiver)
+            if settings.require_reviewers
+            else None
+        ),
     )
 
 

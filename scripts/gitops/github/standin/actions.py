@@ -1,12 +1,19 @@
 """The Actions side of the stand-in: workflow runs, which the deploy asks about to trust a plan
-comment. Runs are seeded by tests and the rehearsal (a workflow run is not something the
-pipeline creates); `GET /actions/runs/{id}` answers with GitHub's field names."""
+comment, and deployment environments, whose protection rules it checks. Both are seeded by
+tests and the rehearsal (the pipeline creates neither); the routes answer with GitHub's field
+names."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gitops.github.standin.records import ApiError, Call, Reply, WorkflowRun
+from gitops.github.standin.records import (
+    ApiError,
+    Call,
+    DeploymentEnvironment,
+    Reply,
+    WorkflowRun,
+)
 from gitops.github.standin.repository import Repository
 
 
@@ -39,7 +46,40 @@ def get_run(repo: Repository, call: Call) -> Reply:
     return Reply(200, run_json(repo, run))
 
 
+def environment_json(repo: Repository, environment: DeploymentEnvironment) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = []
+    if environment.wait_timer:
+        rules.append({"id": environment.id * 10 + 1, "type": "wait_timer",
+                      "wait_timer": environment.wait_timer})  # fmt: skip
+    if environment.reviewers:
+        rules.append({
+            "id": environment.id * 10 + 2,
+            "type": "required_reviewers",
+            "prevent_self_review": environment.prevent_self_review,
+            "reviewers": [{"type": "User", "reviewer": {"login": login, "type": "User"}}
+                          for login in environment.reviewers],
+        })  # fmt: skip
+    return {
+        "id": environment.id,
+        "name": environment.name,
+        "url": f"{repo.api_url()}/repos/{repo.name}/environments/{environment.name}",
+        "html_url": f"https://github.com/{repo.name}/deployments/{environment.name}",
+        "created_at": environment.created_at,
+        "updated_at": environment.created_at,
+        "protection_rules": rules,
+        "deployment_branch_policy": None,
+    }  # fmt: skip
+
+
+def get_environment(repo: Repository, call: Call) -> Reply:
+    environment = repo.environments.get(call.params["name"])
+    if environment is None:
+        raise ApiError(404, "Not Found")
+    return Reply(200, environment_json(repo, environment))
+
+
 ACTIONS_ROUTES = [
     ("GET", r"/actions/runs/(?P<run_id>\d+)", get_run),
+    ("GET", r"/environments/(?P<name>[^/]+)", get_environment),
 ]
 """(method, pattern on the path after /repos/{owner}/{repo}, handler)."""

@@ -90,6 +90,20 @@ class WorkflowRun:
     conclusion: str | None = None
 
 
+@dataclass
+class DeploymentEnvironment:
+    """A GitHub environment (Settings > Environments) and its protection rules."""
+
+    id: int
+    name: str
+    created_at: str
+    reviewers: list[str] = field(default_factory=list)
+    """Logins of the required reviewers; none: no required-reviewers rule."""
+    prevent_self_review: bool = False
+    wait_timer: int = 0
+    """Minutes; 0: no wait-timer rule."""
+
+
 @dataclass(frozen=True)
 class Call:
     """One authenticated request to a route: what a handler needs."""

@@ -11,7 +11,15 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from gitops.github.standin.records import ApiError, Comment, Commit, Issue, Pull, WorkflowRun
+from gitops.github.standin.records import (
+    ApiError,
+    Comment,
+    Commit,
+    DeploymentEnvironment,
+    Issue,
+    Pull,
+    WorkflowRun,
+)
 
 CLOCK_START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
@@ -37,6 +45,7 @@ class Repository:
         self._last_number = 0
         self._last_comment_id = 1000
         self.runs: dict[int, WorkflowRun] = {}
+        self.environments: dict[str, DeploymentEnvironment] = {}
         self._last_run_id = 7000
         self.merge_lag = 0
         """How many more lookups of a commit's pull requests still lag behind a merge."""

@@ -13,7 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from gitops.github.standin.records import ApiError, Call, Fault, RecordedRequest, Reply
+from gitops.github.standin.records import (
+    ApiError,
+    Call,
+    DeploymentEnvironment,
+    Fault,
+    RecordedRequest,
+    Reply,
+)
 from gitops.github.standin.repository import Repository
 from gitops.github.standin.request_fields import bearer_token, parse_json
 from gitops.github.standin.routes import ROUTES
@@ -158,6 +165,22 @@ class GitHubStandIn:
         with self._lock:
             run = self._repo.runs[run_id]
             run.status, run.conclusion, run.updated_at = "completed", conclusion, self._repo.tick()
+
+    def add_environment(
+        self,
+        name: str,
+        reviewers: tuple[str, ...] = (),
+        *,
+        prevent_self_review: bool = False,
+        wait_timer: int = 0,
+    ) -> None:
+        """A GitHub environment; `reviewers` (logins) make a required-reviewers rule."""
+        with self._lock:
+            repo = self._repo
+            repo.environments[name] = DeploymentEnvironment(
+                len(repo.environments) + 1, name, repo.tick(), list(reviewers),
+                prevent_self_review, wait_timer,
+            )  # fmt: skip
 
     def delete_comment(self, comment_id: int) -> None:
         with self._lock:
