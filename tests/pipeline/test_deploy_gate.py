@@ -276,6 +276,20 @@ def test_environments_not_asking_for_reviewers_are_not_checked(stack, github, cl
     assert [r for r in github.requests if "/environments/" in r.path] == []
 
 
+def test_a_cancelled_deploy_is_reported_in_the_environments_issue(stack, github, client) -> None:
+    merge = merged_and_reviewed(stack, github, client)
+    outcome = deploy_gate.report_cancelled(client, "dev", merge)
+    assert outcome == f"dev: the deploy of {merge[:12]} was cancelled; failure issue #2 opened"
+    (issue,) = github.issues("open")
+    assert issue["title"] == "Deploy of dev failed" and f"`{merge}` was cancelled" in issue["body"]
+    assert "concurrency group `deploy-dev`" in issue["body"] and "re-run" in issue["body"]
+    assert [label["name"] for label in issue["labels"]] == ["deploy-failed"]
+    later = deploy_gate.report_cancelled(client, "dev", "f" * 40)
+    assert later.endswith("failure issue #2 updated") and len(github.issues("open")) == 1
+    deploy_gate.run("dev", merge, stack.plan_environment, client)  # the next deploy succeeds
+    assert github.issues("open") == [] and stack.applied_values() == ["one"]
+
+
 def test_a_direct_push_has_no_reviewed_plan(stack, github, client) -> None:
     github.add_file("main.tf", "pushed without review\n")
     with pytest.raises(deploy_gate.PlanMismatch, match="did not come from a merged pull request"):

@@ -77,6 +77,22 @@ def test_comment_post_needs_the_github_settings(mixed_plan, tmp_path) -> None:
     assert missing.returncode == 2 and "nope.txt: cannot read" in missing.stderr
 
 
+def test_deploy_cancelled_opens_the_environments_issue(github, tmp_path) -> None:
+    result = gitops("deploy-cancelled", "staging", "--commit", "c" * 40, github=github,
+                    tmp_path=tmp_path, GITHUB_SERVER_URL="https://github.com",
+                    GITHUB_RUN_ID="77")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "staging: the deploy of cccccccccccc was cancelled; failure issue #1 opened"
+    )
+    (issue,) = github.issues("open")
+    assert issue["title"] == "Deploy of staging failed"
+    assert f"https://github.com/{github.repository}/actions/runs/77" in issue["body"]
+    unknown = gitops("deploy-cancelled", "qa", "--commit", "c" * 40, github=github,
+                     tmp_path=tmp_path)  # fmt: skip
+    assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1
+
+
 def test_promote_opens_a_pull_request_with_the_digest(github, tmp_path) -> None:
     environments = tmp_path / "environments"
     shutil.copytree(DEFAULT_ENVIRONMENTS_DIR, environments)

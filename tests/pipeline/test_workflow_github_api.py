@@ -39,3 +39,17 @@ def test_callers_grant_every_permission_the_reusable_deploy_asks_for() -> None:
             for scope, level in job.get("permissions", {}).items():
                 have = granted(caller["permissions"], scope)
                 assert have >= LEVEL[level], f"{caller_name} lacks {scope}: {level} ({job_name})"
+
+
+def test_a_cancelled_deploy_is_reported_by_a_job_with_issues_write_alone() -> None:
+    """A concurrency group cancels a waiting deploy without running a step of it: a second job
+    that runs whatever happened says so in the environment's issue."""
+    jobs = load(WORKFLOWS / "deploy-environment.yml")["jobs"]
+    (reporter,) = [job for job in jobs.values() if job.get("needs") == "deploy"]
+    assert reporter["if"] == "${{ always() && needs.deploy.result == 'cancelled' }}"
+    assert "concurrency" not in reporter, "it must not wait in (or be cancelled by) the group"
+    writes = {scope for scope, level in reporter["permissions"].items() if level == "write"}
+    assert writes == {"issues"} and set(reporter["permissions"]) <= {"contents", "issues"}
+    (step,) = [s for s in reporter["steps"] if "gitops" in s.get("run", "")]
+    assert step["run"] == ('.venv/bin/gitops deploy-cancelled "$TARGET_ENV" --commit "$GITHUB_SHA"')
+    assert step["env"]["TARGET_ENV"] == "${{ inputs.environment }}"

@@ -82,6 +82,15 @@ def deploy(args: argparse.Namespace) -> None:
     )
 
 
+def deploy_cancelled(args: argparse.Namespace) -> None:
+    from gitops.github.client import GitHubClient
+    from gitops.pipeline import deploy_gate
+
+    client = GitHubClient.from_environment()
+    config = one_config(args.environment)
+    print(deploy_gate.report_cancelled(client, config.name, args.commit))
+
+
 def drift(args: argparse.Namespace) -> None:
     from gitops.github.client import GitHubClient
     from gitops.pipeline import drift as drift_issues

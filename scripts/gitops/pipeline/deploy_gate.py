@@ -306,6 +306,49 @@ def _report_failure(client: GitHubClient, environment: str, commit: str, error: 
     return f"failure issue #{issue['number'] if issue else '?'} {action}"
 
 
+def report_cancelled(client: GitHubClient, environment: str, commit: str) -> str:
+    """Open or update the environment's failure issue for a deploy job GitHub cancelled (it
+    runs none of its steps, so it cannot say so itself); one line saying what happened.
+
+    The usual cause: the environment's concurrency group holds one running and one waiting
+    deploy, and a newer push to `main` replaced the waiting one (a production deploy waiting for
+    its reviewer holds the group for days). The issue stays open until a deploy succeeds.
+    """
+    link = run_url()
+    group = f"deploy-{environment}"
+    body = "\n".join(
+        [
+            f"The deploy of **`{environment}`** for `{commit}` was cancelled, most likely"
+            " before it ran: nothing of this commit was applied by it.",
+            "",
+            f"GitHub keeps one running and one waiting deploy per environment (concurrency group"
+            f" `{group}`); a newer push to `main` replaces the waiting one, which is cancelled"
+            " without running a step. Someone may also have cancelled the run, or the job"
+            " exceeded its time limit.",
+            "",
+            "What to do:",
+            f"- If a newer deploy of `{environment}` followed, it planned `main` with this"
+            " commit's change in it. If it applied, this change is live and that deploy closed"
+            " (or will close) this issue. If it was refused as a mismatch, its pull request's"
+            " review did not see this change: re-run that pull request's `pr` workflow so the"
+            " combined plan is reviewed, then re-run the refused job.",
+            "- If no newer deploy followed, re-run the cancelled job from the workflow run below.",
+            "- If the job was cancelled while it applied (by hand, or by its time limit), read its"
+            " log and check the state lock before re-running it.",
+            "",
+            f"Workflow run: {link}" if link else "Workflow run: (not in GitHub Actions)",
+            "",
+            "The next successful deploy of this environment closes this issue.",
+        ]
+    )
+    action, issue = client.sync_issue(
+        failure_marker(environment), f"Deploy of {environment} failed", body, (FAILURE_LABEL,)
+    )
+    number = issue["number"] if issue else "?"
+    said = f"failure issue #{number} {action}"
+    return f"{environment}: the deploy of {commit[:12]} was cancelled; {said}"
+
+
 def _outputs_markdown(environment: str, values: Mapping[str, object]) -> str:
     rows = [f"| `{name}` | `{json.dumps(value)}` |" for name, value in values.items()]
     header = [f"### `{environment}` outputs", "", "| output | value |", "| --- | --- |"]
