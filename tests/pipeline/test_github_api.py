@@ -114,19 +114,22 @@ def test_tracking_issue_opens_updates_and_closes(github, client) -> None:
 
 def test_promotion_branch_file_and_pull_request(github, client) -> None:
     github.add_file("environments/staging.yaml", "release:\n  app_version: 1\n")
+    source = github.branch_sha("main")
     action, pull = client.open_pull_request(
         "promote/staging/2-abc",
         "main",
-        {"environments/staging.yaml": "release:\n  app_version: 2\n"},
+        {"environments/staging.yaml": b"release:\n  app_version: 2\n"},
         "Promote 2",
         "what moves",
+        source,
     )
     assert action == "opened"
     assert pull["head"]["ref"] == "promote/staging/2-abc" and pull["body"] == "what moves"
     on_branch = github.file_text("environments/staging.yaml", "promote/staging/2-abc")
     assert "app_version: 2" in on_branch
     assert "app_version: 1" in github.file_text("environments/staging.yaml", "main")
-    again, same = client.open_pull_request("promote/staging/2-abc", "main", {}, "again", "")
+    again, same = client.open_pull_request("promote/staging/2-abc", "main", {}, "again", "",
+                                           source)  # fmt: skip
     assert (again, same["number"]) == ("already open", pull["number"])
 
 

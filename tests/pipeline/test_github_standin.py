@@ -149,6 +149,38 @@ def test_environments_show_their_protection_rules(standin, call) -> None:
     assert [r["reviewer"]["login"] for r in reviewers["reviewers"]] == ["alice", "bob"]
 
 
+def test_compare_says_how_a_branch_stands_to_a_commit(standin, call) -> None:
+    standin.add_file("a.txt", "one\n")
+    start = standin.branch_sha("main")
+    call("POST", f"{REPO}/git/refs", {"ref": "refs/heads/side", "sha": start})
+    assert call("GET", f"{REPO}/compare/{start}...side")[1]["status"] == "identical"
+    standin.add_file("b.txt", "two\n", branch="side")
+    ahead = call("GET", f"{REPO}/compare/{start}...side")[1]
+    assert (ahead["status"], ahead["ahead_by"], ahead["behind_by"]) == ("ahead", 1, 0)
+    assert [c["commit"]["message"] for c in ahead["commits"]] == ["Add b.txt"]
+    assert [f["filename"] for f in ahead["files"]] == ["b.txt"]
+    standin.add_file("c.txt", "three\n")
+    diverged = call("GET", f"{REPO}/compare/main...side")[1]
+    assert diverged["status"] == "diverged" and diverged["merge_base_commit"]["sha"] == start
+    assert call("GET", f"{REPO}/compare/side...{start}")[1]["status"] == "behind"
+    assert call("GET", f"{REPO}/compare/{'f' * 40}...main")[0] == 404
+
+
+def test_pull_requests_from_actions_can_be_switched_off(standin, call) -> None:
+    call(
+        "POST", f"{REPO}/git/refs", {"ref": "refs/heads/promote", "sha": standin.branch_sha("main")}
+    )
+    standin.allow_actions_pull_requests(False)
+    status, answer, _ = call(
+        "POST", f"{REPO}/pulls", {"title": "t", "head": "promote", "base": "main"}
+    )
+    assert status == 403 and "not permitted to create or approve pull requests" in answer["message"]
+    standin.allow_actions_pull_requests(True)
+    assert (
+        call("POST", f"{REPO}/pulls", {"title": "t", "head": "promote", "base": "main"})[0] == 201
+    )
+
+
 def test_issues_filter_by_state_labels_and_creator(standin, call) -> None:
     both = call("POST", f"{REPO}/issues", {"title": "Drift", "labels": ["drift", "prod"]})[1]
     call("POST", f"{REPO}/issues", {"title": "Other", "labels": ["drift"]})

@@ -35,7 +35,9 @@ def github() -> Iterator[GitHubStandIn]:
 
 def gitops(*args: str, github: GitHubStandIn | None, tmp_path: Path, **extra: str):
     env = {**os.environ, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
-    for name in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL"):
+    names = ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL", "GITHUB_SHA",
+             "GITHUB_RUN_ID")  # fmt: skip
+    for name in names:
         env.pop(name, None)
     env |= extra
     if github is not None:
@@ -102,7 +104,8 @@ def test_promote_opens_a_pull_request_with_the_digest(github, tmp_path) -> None:
     old = dev.read_text().split('image_digest: "', 1)[1].split('"', 1)[0]
     dev.write_text(dev.read_text().replace(old, NEW_DIGEST))
     result = gitops("promote", "--from", "dev", "--to", "staging", "--open-pr", github=github,
-                    tmp_path=tmp_path, GITOPS_ENVIRONMENTS_DIR=str(environments))  # fmt: skip
+                    tmp_path=tmp_path, GITOPS_ENVIRONMENTS_DIR=str(environments),
+                    GITHUB_SHA=github.branch_sha("main"))  # fmt: skip
     assert result.returncode == 0, result.stderr
     (pull,) = github.pull_requests()
     opened = f"pull request #{pull['number']} opened: {pull['html_url']}"

@@ -103,6 +103,9 @@ class Rehearsal:
             "GITHUB_RUN_ID": "1",
             "GITHUB_STEP_SUMMARY": str(self.scratch / "step-summary.md"),
             "GITHUB_REF_NAME": "main",
+            # What a dispatched workflow checks out: main's head (release and promote branch
+            # from it; the scratch environment files are main's).
+            "GITHUB_SHA": self.github.branch_sha("main") or "",
         }
 
     def gitops(

@@ -47,6 +47,8 @@ class Repository:
         self.runs: dict[int, WorkflowRun] = {}
         self.environments: dict[str, DeploymentEnvironment] = {}
         self._last_run_id = 7000
+        self.actions_can_open_pulls = True
+        """Settings > Actions > "Allow GitHub Actions to create and approve pull requests"."""
         self.merge_lag = 0
         """How many more lookups of a commit's pull requests still lag behind a merge."""
         self.merge_lag_listed = False
@@ -92,6 +94,14 @@ class Repository:
                 order.append(current)
                 queue.extend(self.commits[current].parents)
         return order
+
+    def resolve(self, ref: str) -> str:
+        """A branch's head commit, or a commit given by its sha."""
+        if ref in self.branches:
+            return self.branches[ref]
+        if ref in self.commits:
+            return ref
+        raise ApiError(404, f"No commit found for {ref}")
 
     def branch_head(self, branch: str) -> str:
         if branch not in self.branches:

@@ -187,6 +187,12 @@ class GitHubStandIn:
             if self._repo.comments.pop(comment_id, None) is None:
                 raise ApiError(404, "Not Found")
 
+    def allow_actions_pull_requests(self, allowed: bool) -> None:
+        """The repository setting "Allow GitHub Actions to create and approve pull requests":
+        off, `POST /pulls` answers 403 (whatever was pushed before it stays)."""
+        with self._lock:
+            self._repo.actions_can_open_pulls = allowed
+
     def lag_merges(self, lookups: int, listed: bool = False) -> None:
         """Make the next `lookups` requests for a commit's pull requests lag behind merges, as
         GitHub's association does for a moment after a merge: the merged pull request is not
