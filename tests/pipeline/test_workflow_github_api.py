@@ -53,3 +53,15 @@ def test_a_cancelled_deploy_is_reported_by_a_job_with_issues_write_alone() -> No
     (step,) = [s for s in reporter["steps"] if "gitops" in s.get("run", "")]
     assert step["run"] == ('.venv/bin/gitops deploy-cancelled "$TARGET_ENV" --commit "$GITHUB_SHA"')
     assert step["env"]["TARGET_ENV"] == "${{ inputs.environment }}"
+
+
+def test_promotion_and_release_use_the_jobs_own_token() -> None:
+    """A stored token outlives the job (an App's expires after an hour mid-queue); the pull
+    requests these open run their checks once a maintainer approves the run."""
+    for name in ("promote.yml", "release.yml"):
+        (job,) = load(WORKFLOWS / name)["jobs"].values()
+        tokens = [
+            s["env"]["GITHUB_TOKEN"] for s in job["steps"] if "GITHUB_TOKEN" in s.get("env", {})
+        ]
+        assert tokens == ["${{ github.token }}"], name
+        assert "secrets." not in (WORKFLOWS / name).read_text(), name
