@@ -51,6 +51,25 @@ class PipelineConfig(BaseModel):
             " wave to the next. Required when deploy is true, left out otherwise."
         ),
     )
+    require_reviewers: bool = Field(
+        default=False,
+        description=(
+            "Is every apply meant to wait for a reviewer (production: PCI DSS change control)?"
+            " Then `gitops deploy` first reads the GitHub environment of this name"
+            " (GET /repos/OWNER/NAME/environments/ENV) and refuses, applying nothing, when it is"
+            " missing or has no required-reviewers rule. Left out: false, nothing is checked."
+        ),
+    )
+    reviewers_waiver: str | None = Field(
+        default=None,
+        min_length=10,
+        description=(
+            "Why GitHub cannot enforce the reviewers here (say, a private repository on a plan"
+            " without required reviewers) and who accepted that: the deploy then warns loudly in"
+            " its log and summary instead of refusing. Only with require_reviewers; left out:"
+            " the deploy refuses."
+        ),
+    )
     plan_role_arn: str | None = Field(
         default=None,
         pattern=ROLE_ARN_PATTERN,
@@ -78,4 +97,10 @@ class PipelineConfig(BaseModel):
             raise ValueError("wave: required when deploy is true (which wave deploys it?)")
         if not self.deploy and self.wave is not None:
             raise ValueError("wave: only an environment the pipeline deploys has a wave")
+        if self.require_reviewers and not self.deploy:
+            raise ValueError("require_reviewers: only an environment the pipeline deploys")
+        if self.reviewers_waiver is not None and not self.require_reviewers:
+            raise ValueError(
+                "reviewers_waiver: only with require_reviewers: true (there is nothing to waive)"
+            )
         return self

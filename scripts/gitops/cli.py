@@ -147,6 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline_arguments(deploy)
     deploy.set_defaults(handler=pipeline_commands.deploy)
 
+    deploy_cancelled = commands.add_parser(
+        "deploy-cancelled",
+        help="the job after a cancelled deploy of ENV: open or update its deploy-failure issue",
+    )
+    environment_argument(deploy_cancelled)
+    deploy_cancelled.add_argument(
+        "--commit", required=True, type=_commit, help="the commit whose deploy was cancelled"
+    )
+    deploy_cancelled.set_defaults(handler=pipeline_commands.deploy_cancelled)
+
     drift = commands.add_parser(
         "drift", help="plan each ENV; open, update or close its drift issue (applies nothing)"
     )

@@ -78,11 +78,35 @@ def client(github: GitHubStandIn) -> GitHubClient:
     return GitHubClient(github.url, github.repository, github.token, retry=fast)
 
 
-def review(stack: Stack, github: GitHubStandIn, client: GitHubClient, number: int) -> str:
-    """What the PR workflow does: plan, and post the plan comment as the bot."""
+PR_WORKFLOW = ".github/workflows/pr.yml"
+
+
+def head_of(github: GitHubStandIn, number: int) -> str:
+    (pull,) = [p for p in github.pull_requests() if p["number"] == number]
+    return str(pull["head"]["sha"])
+
+
+def review(
+    stack: Stack,
+    github: GitHubStandIn,
+    client: GitHubClient,
+    number: int,
+    *,
+    path: str = PR_WORKFLOW,
+    conclusion: str | None = "success",
+    **run: str,
+) -> str:
+    """What the PR workflow does: plan, and post the plan comment as the bot from its run, which
+    then finishes with `conclusion` (None: still running). `path` and `run` make it another
+    workflow's run (`event`, `head_sha`, `head_repository`)."""
     _, _, planned = stack.plan_environment()
     plan = EnvironmentPlan.from_plan("dev", load_plan(planned.json_file))
-    client.upsert_comment(number, f"<!-- {MARKER} ", render([plan], CommentContext()))
+    head_sha = run.pop("head_sha", None) or head_of(github, number)
+    run_id = github.add_workflow_run(path, head_sha, **run)
+    text = render([plan], CommentContext(run_id=run_id))
+    client.upsert_comment(number, f"<!-- {MARKER} ", text)
+    if conclusion is not None:
+        github.finish_workflow_run(run_id, conclusion)
     return plan.fingerprint
 
 
@@ -131,6 +155,139 @@ def test_only_the_bots_comment_counts(stack, github, client) -> None:
     with pytest.raises(deploy_gate.PlanMismatch, match=r"no plan comment of dev written by github"):
         deploy_gate.run("dev", github.merge_pull_request(number), stack.plan_environment, client)
     assert stack.applied_values() == []
+
+
+@pytest.mark.parametrize(
+    ("run", "why"),
+    [
+        ({"path": ".github/workflows/forge.yml"},
+         "is a run of `.github/workflows/forge.yml`, not of `.github/workflows/pr.yml`"),
+        ({"event": "push"}, "was triggered by `push`, not `pull_request`"),
+        ({"head_repository": "mallory/fraud-detection"},
+         "ran the code of mallory/fraud-detection, not of acme/fraud-detection"),
+        ({"head_sha": "0" * 40}, "planned commit 000000000000, not the pull request's final head"),
+        ({"conclusion": "failure"}, "concluded `failure`, not `success`"),
+        ({"conclusion": None}, "has not finished (status `in_progress`)"),
+    ],
+    ids=["other workflow", "push event", "fork", "older head", "failed", "running"],
+)  # fmt: skip
+def test_a_comment_the_pull_requests_own_pr_run_did_not_write_is_refused(
+    stack, github, client, run, why
+) -> None:
+    number = github.open_pull_request("change", head="change")
+    review(stack, github, client, number, **run)  # the fingerprint itself matches
+    with pytest.raises(deploy_gate.UntrustedComment) as refused:
+        deploy_gate.run("dev", github.merge_pull_request(number), stack.plan_environment, client)
+    message = str(refused.value)
+    (comment,) = github.comments(number)
+    assert "\n" not in message and why in message
+    assert message.startswith(f"dev: the plan comment {comment['html_url']} is not trusted: run ")
+    assert stack.applied_values() == [], "nothing may be applied from an untrusted comment"
+    (issue,) = github.issues("open")
+    assert why in issue["body"]
+
+
+def test_a_comment_naming_no_run_or_an_unknown_one_is_refused(stack, github, client) -> None:
+    number = github.open_pull_request("change", head="change")
+    _, _, planned = stack.plan_environment()
+    plan = EnvironmentPlan.from_plan("dev", load_plan(planned.json_file))
+    client.upsert_comment(number, f"<!-- {MARKER} ", render([plan], CommentContext()))
+    merge = github.merge_pull_request(number)
+    with pytest.raises(deploy_gate.UntrustedComment, match="it names no workflow run"):
+        deploy_gate.run("dev", merge, stack.plan_environment, client)
+    client.upsert_comment(number, f"<!-- {MARKER} ", render([plan], CommentContext(run_id=999)))
+    with pytest.raises(deploy_gate.UntrustedComment, match="run 999 does not exist in acme/"):
+        deploy_gate.run("dev", merge, stack.plan_environment, client)
+    assert stack.applied_values() == []
+
+
+def test_a_comment_changed_after_its_run_finished_is_refused(stack, github, client) -> None:
+    number = github.open_pull_request("change", head="change")
+    review(stack, github, client, number)
+    (comment,) = github.comments(number)
+    # Another workflow rewrites the bot's comment later: the same token can, as the same bot.
+    client.call("PATCH", f"/issues/comments/{comment['id']}", {"body": comment["body"]})
+    with pytest.raises(deploy_gate.UntrustedComment, match="before the comment was last changed"):
+        deploy_gate.run("dev", github.merge_pull_request(number), stack.plan_environment, client)
+    assert stack.applied_values() == []
+
+
+REVIEWERS = deploy_gate.RequiredReviewers()
+
+
+@pytest.mark.parametrize(
+    ("environment", "found"),
+    [(None, "GitHub has no environment `dev` (GET /repos/acme/fraud-detection/environments/dev:"
+             " 404)"),
+     ((), "the GitHub environment `dev` has no required-reviewers rule")],
+    ids=["no environment", "no reviewers rule"],
+)  # fmt: skip
+def test_an_environment_meant_to_wait_for_a_reviewer_without_one_is_refused_before_planning(
+    stack, github, client, environment, found
+) -> None:
+    if environment is not None:
+        github.add_environment("dev", environment, wait_timer=5)  # a rule, but not a reviewer
+    merge = merged_and_reviewed(stack, github, client)
+    planned: list[str] = []
+
+    def plan_environment() -> deploy_gate.Planned:
+        planned.append("dev")
+        return stack.plan_environment()
+
+    with pytest.raises(deploy_gate.ReviewersMissing) as refused:
+        deploy_gate.run("dev", merge, plan_environment, client, required_reviewers=REVIEWERS)
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith(f"dev: {found}")
+    assert "pipeline.require_reviewers in environments/dev.yaml" in message
+    assert "Settings > Environments > dev" in message and "pipeline.reviewers_waiver" in message
+    assert planned == [] and stack.applied_values() == []
+    (issue,) = github.issues("open")
+    assert found in issue["body"]
+
+
+def test_an_environment_with_required_reviewers_deploys(stack, github, client, capsys) -> None:
+    github.add_environment("dev", ("prod-approver",), prevent_self_review=True)
+    merge = merged_and_reviewed(stack, github, client)
+    deploy_gate.run("dev", merge, stack.plan_environment, client, required_reviewers=REVIEWERS)
+    assert stack.applied_values() == ["one"]
+    assert "dev: every apply waits for a required reviewer" in capsys.readouterr().out
+    asked = [r.path for r in github.requests if "/environments/" in r.path]
+    assert asked == [f"/repos/{github.repository}/environments/dev"]
+
+
+def test_a_waiver_in_the_file_turns_the_refusal_into_a_loud_warning(
+    stack, github, client, capsys
+) -> None:
+    merge = merged_and_reviewed(stack, github, client)
+    waived = deploy_gate.RequiredReviewers("private repository on the Team plan;\naccepted by CISO")
+    deploy_gate.run("dev", merge, stack.plan_environment, client, required_reviewers=waived)
+    assert stack.applied_values() == ["one"]
+    (warning,) = [line for line in capsys.readouterr().out.splitlines() if "::warning" in line]
+    assert warning.startswith("::warning title=No required reviewers for dev::dev: GitHub has no")
+    assert warning.endswith("allows: private repository on the Team plan; accepted by CISO")
+    summary = Path(os.environ["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "> [!WARNING]\n> dev: GitHub has no environment `dev`" in summary
+
+
+def test_environments_not_asking_for_reviewers_are_not_checked(stack, github, client) -> None:
+    deploy_gate.run("dev", merged_and_reviewed(stack, github, client), stack.plan_environment,
+                    client)  # fmt: skip
+    assert stack.applied_values() == ["one"]
+    assert [r for r in github.requests if "/environments/" in r.path] == []
+
+
+def test_a_cancelled_deploy_is_reported_in_the_environments_issue(stack, github, client) -> None:
+    merge = merged_and_reviewed(stack, github, client)
+    outcome = deploy_gate.report_cancelled(client, "dev", merge)
+    assert outcome == f"dev: the deploy of {merge[:12]} was cancelled; failure issue #2 opened"
+    (issue,) = github.issues("open")
+    assert issue["title"] == "Deploy of dev failed" and f"`{merge}` was cancelled" in issue["body"]
+    assert "concurrency group `deploy-dev`" in issue["body"] and "re-run" in issue["body"]
+    assert [label["name"] for label in issue["labels"]] == ["deploy-failed"]
+    later = deploy_gate.report_cancelled(client, "dev", "f" * 40)
+    assert later.endswith("failure issue #2 updated") and len(github.issues("open")) == 1
+    deploy_gate.run("dev", merge, stack.plan_environment, client)  # the next deploy succeeds
+    assert github.issues("open") == [] and stack.applied_values() == ["one"]
 
 
 def test_a_direct_push_has_no_reviewed_plan(stack, github, client) -> None:
@@ -209,6 +366,13 @@ def test_an_apply_failing_after_the_gate_is_reported_and_a_second_updates_the_is
 def test_a_transient_error_finding_the_merged_pull_request_is_retried(stack, github, client):
     merge = merged_and_reviewed(stack, github, client)
     github.fail_next("GET", f"/repos/{github.repository}/commits/", 502, "Bad Gateway")
+    deploy_gate.run("dev", merge, stack.plan_environment, client)
+    assert stack.applied_values() == ["one"] and github.issues() == []
+
+
+def test_a_merge_github_has_not_associated_yet_is_deployed_after_a_wait(stack, github, client):
+    merge = merged_and_reviewed(stack, github, client)
+    github.lag_merges(3)  # the first lookups right after the merge list no pull request
     deploy_gate.run("dev", merge, stack.plan_environment, client)
     assert stack.applied_values() == ["one"] and github.issues() == []
 

@@ -22,8 +22,15 @@ def github() -> Iterator[GitHubStandIn]:
 
 
 @pytest.fixture
-def client(github: GitHubStandIn) -> GitHubClient:
-    return GitHubClient(github.url, github.repository, github.token)
+def waits() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def client(github: GitHubStandIn, waits: list[float]) -> GitHubClient:
+    """Waits are recorded, not slept: a lookup that waits for GitHub stays instant here."""
+    return GitHubClient(github.url, github.repository, github.token,
+                        retry=RetryPolicy(sleep=waits.append))  # fmt: skip
 
 
 def test_the_plan_comment_is_created_once_then_updated_in_place(github, client) -> None:
@@ -60,12 +67,34 @@ def test_our_comment_is_found_beyond_the_first_page(github, client) -> None:
     assert "2" in pages, "the second page was never asked for"
 
 
-def test_the_pull_request_of_a_merge_commit(github, client) -> None:
+def test_the_pull_request_of_a_merge_commit(github, client, waits) -> None:
     number = github.open_pull_request("change", head="feature")
     merge_commit = github.merge_pull_request(number)
     assert client.merged_pull_request(merge_commit)["number"] == number
+    assert waits == []
     github.add_file("README.md", "pushed straight to main\n")
     assert client.merged_pull_request(github.branch_sha("main")) is None
+    assert waits == [2.0, 4.0, 8.0, 16.0], "a direct push is concluded after bounded waits"
+
+
+@pytest.mark.parametrize(
+    ("listed", "expected_waits"),
+    # Listed unmerged: the second listing still lags, its confirmation no longer does.
+    [(False, [2.0, 4.0]), (True, [2.0])],
+    ids=["not listed yet", "listed unmerged"],
+)
+def test_a_merge_github_has_not_associated_yet_is_found_after_waiting(
+    github, client, waits, listed, expected_waits
+) -> None:
+    number = github.open_pull_request("change", head="feature")
+    merge_commit = github.merge_pull_request(number)
+    github.lag_merges(2, listed=listed)
+    pull = client.merged_pull_request(merge_commit)
+    assert pull is not None and pull["number"] == number and pull["merged"] is True
+    assert pull["merge_commit_sha"] == merge_commit
+    assert waits == expected_waits
+    confirmations = [r for r in github.requests if r.path.endswith(f"/pulls/{number}")]
+    assert confirmations, "the pull request is confirmed with GET /pulls/{n}"
 
 
 def test_tracking_issue_opens_updates_and_closes(github, client) -> None:
@@ -85,19 +114,22 @@ def test_tracking_issue_opens_updates_and_closes(github, client) -> None:
 
 def test_promotion_branch_file_and_pull_request(github, client) -> None:
     github.add_file("environments/staging.yaml", "release:\n  app_version: 1\n")
+    source = github.branch_sha("main")
     action, pull = client.open_pull_request(
         "promote/staging/2-abc",
         "main",
-        {"environments/staging.yaml": "release:\n  app_version: 2\n"},
+        {"environments/staging.yaml": b"release:\n  app_version: 2\n"},
         "Promote 2",
         "what moves",
+        source,
     )
     assert action == "opened"
     assert pull["head"]["ref"] == "promote/staging/2-abc" and pull["body"] == "what moves"
     on_branch = github.file_text("environments/staging.yaml", "promote/staging/2-abc")
     assert "app_version: 2" in on_branch
     assert "app_version: 1" in github.file_text("environments/staging.yaml", "main")
-    again, same = client.open_pull_request("promote/staging/2-abc", "main", {}, "again", "")
+    again, same = client.open_pull_request("promote/staging/2-abc", "main", {}, "again", "",
+                                           source)  # fmt: skip
     assert (again, same["number"]) == ("already open", pull["number"])
 
 

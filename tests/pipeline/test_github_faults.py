@@ -129,17 +129,22 @@ def test_a_200_that_is_not_json_is_one_line_naming_the_call(github, client) -> N
         client.call("GET", "/pulls")
 
 
-def open_promotion(client: GitHubClient, text: str = "release:\n  app_version: 2\n"):
-    return client.open_pull_request(BRANCH, "main", {FILE: text}, "Promote 2", "what moves")
+def open_promotion(
+    client: GitHubClient, source: str | None, data: bytes = b"release:\n  app_version: 2\n"
+):
+    """The promotion of `data`, read from commit `source`."""
+    assert source is not None
+    return client.open_pull_request(BRANCH, "main", {FILE: data}, "Promote 2", "what moves", source)
 
 
 def test_promotion_resumes_on_the_branch_a_failed_run_left(github, client) -> None:
     github.add_file(FILE, "release:\n  app_version: 1\n")
     github.fail_next("PUT", f"/repos/{github.repository}/contents/", 500, "Server Error", times=4)
+    source = github.branch_sha("main")
     with pytest.raises(GitHubError, match=r"PUT .+/contents/environments/staging.yaml: 500"):
-        open_promotion(client)
+        open_promotion(client, source)
     assert github.branch_sha(BRANCH) is not None and github.pull_requests() == []
-    action, pull = open_promotion(client)
+    action, pull = open_promotion(client, source)
     assert action == "opened" and pull["head"]["ref"] == BRANCH
     assert "app_version: 2" in github.file_text(FILE, BRANCH)
     assert "app_version: 1" in github.file_text(FILE, "main")
@@ -149,15 +154,72 @@ def test_promotion_whose_pull_request_answer_was_lost_opens_one(github, client) 
     github.add_file(FILE, "release:\n  app_version: 1\n")
     github.fail_next("POST", f"/repos/{github.repository}/pulls", 502, "Bad Gateway",
                      after_handling=True)  # fmt: skip
-    action, pull = open_promotion(client)
+    source = github.branch_sha("main")
+    action, pull = open_promotion(client, source)
     assert action == "opened"
-    again, same = open_promotion(client)
+    again, same = open_promotion(client, source)
     assert (again, same["number"]) == ("already open", pull["number"])
     assert len(github.pull_requests()) == 1 and sent(github, "PUT", f"/contents/{FILE}") == 1
 
 
 def test_promotion_of_a_file_missing_on_the_base_branch_creates_it(github, client) -> None:
-    action, pull = open_promotion(client)
+    action, pull = open_promotion(client, github.branch_sha("main"))
     assert action == "opened" and pull["base"]["ref"] == "main"
     assert github.file_text(FILE, BRANCH) == "release:\n  app_version: 2\n"
     assert github.file_text(FILE, "main") is None
+
+
+def test_promotion_refused_by_the_actions_setting_names_it_and_resumes(github, client) -> None:
+    github.add_file(FILE, "release:\n  app_version: 1\n")
+    source = github.branch_sha("main")
+    github.allow_actions_pull_requests(False)
+    with pytest.raises(GitHubError) as refused:
+        open_promotion(client, source)
+    message = str(refused.value)
+    assert "\n" not in message and refused.value.status == 403
+    assert message.startswith(f"GitHub POST /repos/{github.repository}/pulls: 403 GitHub Actions")
+    assert '"Allow GitHub Actions to create and approve pull requests"' in message
+    assert f"branch {BRANCH} is pushed" in message
+    assert "app_version: 2" in github.file_text(FILE, BRANCH), "pushed before the 403"
+    github.allow_actions_pull_requests(True)
+    action, pull = open_promotion(client, source)  # the re-run, once the setting is on
+    assert action == "opened" and pull["head"]["ref"] == BRANCH
+    assert sent(github, "POST", "/git/refs") == 1 and sent(github, "PUT", f"/contents/{FILE}") == 1
+
+
+def test_the_branch_starts_at_the_commit_the_file_was_read_from(github, client) -> None:
+    github.add_file(FILE, "release:\r\n  app_version: 1\r\n")
+    source = github.branch_sha("main")
+    github.add_file("environments/prod.yaml", "merged meanwhile\n")  # main moves on
+    open_promotion(client, source, b"release:\r\n  app_version: 2\r\n")
+    (created,) = [r for r in github.requests if r.method == "POST" and r.path.endswith("/refs")]
+    assert created.body == {"ref": f"refs/heads/{BRANCH}", "sha": source}
+    assert github.file_text(FILE, BRANCH) == "release:\r\n  app_version: 2\r\n", "CRLF kept"
+    assert github.file_text("environments/prod.yaml", BRANCH) is None, "nothing of main's since"
+    compared = client.call("GET", f"/compare/main...{BRANCH}")
+    assert [f["filename"] for f in compared["files"]] == [FILE]
+    assert compared["merge_base_commit"]["sha"] == source
+
+
+def test_a_source_commit_that_is_not_on_the_base_branch_is_refused(github, client) -> None:
+    github.open_pull_request("side work", head="side")
+    github.add_file("README.md", "unreviewed\n", branch="side")
+    with pytest.raises(
+        GitHubError,
+        match=r"^commit \w{12}, which the files were read from, is"
+        r" not on main: a pull request from it would bring other changes along",
+    ):
+        open_promotion(client, github.branch_sha("side"))
+    with pytest.raises(GitHubError, match="is not on GitHub"):
+        open_promotion(client, "f" * 40)
+    assert github.branch_sha(BRANCH) is None
+
+
+def test_a_branch_of_that_name_holding_other_work_is_not_written_to(github, client) -> None:
+    github.add_file(FILE, "release:\n  app_version: 1\n")
+    source = github.branch_sha("main")
+    client.call("POST", "/git/refs", {"ref": f"refs/heads/{BRANCH}", "sha": source})
+    github.add_file("notes.md", "someone's work\n", branch=BRANCH)
+    with pytest.raises(GitHubError, match=f"branch {BRANCH} already exists and holds more than"):
+        open_promotion(client, source)
+    assert sent(github, "PUT", f"/contents/{FILE}") == 0 and github.pull_requests() == []

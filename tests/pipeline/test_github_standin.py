@@ -105,6 +105,82 @@ def test_commit_pulls_find_a_merged_pull_request_by_its_merge_commit(standin, ca
     assert call("GET", f"{REPO}/commits/{'0' * 40}/pulls")[1] == []
 
 
+def test_lagging_merges_hide_the_merge_for_the_next_lookups_only(standin, call) -> None:
+    number = standin.open_pull_request("Change", head="change")
+    merge_sha = standin.merge_pull_request(number)
+    standin.lag_merges(1)
+    assert call("GET", f"{REPO}/commits/{merge_sha}/pulls")[1] == []
+    assert [p["number"] for p in call("GET", f"{REPO}/commits/{merge_sha}/pulls")[1]] == [number]
+    standin.lag_merges(1, listed=True)
+    (listed,) = call("GET", f"{REPO}/commits/{merge_sha}/pulls")[1]
+    assert (listed["merged"], listed["merge_commit_sha"]) == (False, None)
+    pull = call("GET", f"{REPO}/pulls/{number}")[1]
+    assert (pull["merged"], pull["merge_commit_sha"]) == (True, merge_sha), "lag over"
+
+
+def test_workflow_runs_are_described_with_githubs_fields(standin, call) -> None:
+    running = standin.add_workflow_run(".github/workflows/pr.yml", "a" * 40, head_branch="change")
+    status, run, _ = call("GET", f"{REPO}/actions/runs/{running}")
+    assert status == 200 and run["id"] == running and run["event"] == "pull_request"
+    assert (run["path"], run["head_sha"], run["status"], run["conclusion"]) == (
+        ".github/workflows/pr.yml", "a" * 40, "in_progress", None)  # fmt: skip
+    assert run["head_repository"]["full_name"] == "acme/fraud-detection"
+    standin.finish_workflow_run(running, "failure")
+    finished = call("GET", f"{REPO}/actions/runs/{running}")[1]
+    assert (finished["status"], finished["conclusion"]) == ("completed", "failure")
+    assert finished["updated_at"] > run["updated_at"]
+    fork = standin.add_workflow_run(
+        ".github/workflows/pr.yml", "b" * 40, head_repository="mallory/fraud-detection"
+    )
+    forked = call("GET", f"{REPO}/actions/runs/{fork}")[1]
+    assert forked["head_repository"]["full_name"] == "mallory/fraud-detection"
+    assert call("GET", f"{REPO}/actions/runs/1")[0] == 404
+
+
+def test_environments_show_their_protection_rules(standin, call) -> None:
+    assert call("GET", f"{REPO}/environments/prod")[0] == 404
+    standin.add_environment("staging", wait_timer=10)
+    standin.add_environment("prod", ("alice", "bob"), prevent_self_review=True)
+    status, staging, _ = call("GET", f"{REPO}/environments/staging")
+    assert status == 200 and staging["name"] == "staging"
+    assert [rule["type"] for rule in staging["protection_rules"]] == ["wait_timer"]
+    (reviewers,) = call("GET", f"{REPO}/environments/prod")[1]["protection_rules"]
+    assert reviewers["type"] == "required_reviewers" and reviewers["prevent_self_review"] is True
+    assert [r["reviewer"]["login"] for r in reviewers["reviewers"]] == ["alice", "bob"]
+
+
+def test_compare_says_how_a_branch_stands_to_a_commit(standin, call) -> None:
+    standin.add_file("a.txt", "one\n")
+    start = standin.branch_sha("main")
+    call("POST", f"{REPO}/git/refs", {"ref": "refs/heads/side", "sha": start})
+    assert call("GET", f"{REPO}/compare/{start}...side")[1]["status"] == "identical"
+    standin.add_file("b.txt", "two\n", branch="side")
+    ahead = call("GET", f"{REPO}/compare/{start}...side")[1]
+    assert (ahead["status"], ahead["ahead_by"], ahead["behind_by"]) == ("ahead", 1, 0)
+    assert [c["commit"]["message"] for c in ahead["commits"]] == ["Add b.txt"]
+    assert [f["filename"] for f in ahead["files"]] == ["b.txt"]
+    standin.add_file("c.txt", "three\n")
+    diverged = call("GET", f"{REPO}/compare/main...side")[1]
+    assert diverged["status"] == "diverged" and diverged["merge_base_commit"]["sha"] == start
+    assert call("GET", f"{REPO}/compare/side...{start}")[1]["status"] == "behind"
+    assert call("GET", f"{REPO}/compare/{'f' * 40}...main")[0] == 404
+
+
+def test_pull_requests_from_actions_can_be_switched_off(standin, call) -> None:
+    call(
+        "POST", f"{REPO}/git/refs", {"ref": "refs/heads/promote", "sha": standin.branch_sha("main")}
+    )
+    standin.allow_actions_pull_requests(False)
+    status, answer, _ = call(
+        "POST", f"{REPO}/pulls", {"title": "t", "head": "promote", "base": "main"}
+    )
+    assert status == 403 and "not permitted to create or approve pull requests" in answer["message"]
+    standin.allow_actions_pull_requests(True)
+    assert (
+        call("POST", f"{REPO}/pulls", {"title": "t", "head": "promote", "base": "main"})[0] == 201
+    )
+
+
 def test_issues_filter_by_state_labels_and_creator(standin, call) -> None:
     both = call("POST", f"{REPO}/issues", {"title": "Drift", "labels": ["drift", "prod"]})[1]
     call("POST", f"{REPO}/issues", {"title": "Other", "labels": ["drift"]})

@@ -35,7 +35,9 @@ def github() -> Iterator[GitHubStandIn]:
 
 def gitops(*args: str, github: GitHubStandIn | None, tmp_path: Path, **extra: str):
     env = {**os.environ, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
-    for name in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL"):
+    names = ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL", "GITHUB_SHA",
+             "GITHUB_RUN_ID")  # fmt: skip
+    for name in names:
         env.pop(name, None)
     env |= extra
     if github is not None:
@@ -53,13 +55,14 @@ def test_comment_post_creates_then_updates_one_comment(github, mixed_plan, tmp_p
     policy.write_text("302 passed, 0 failed, 15 skipped over 1 stack(s)\n")
     args = ("comment", f"dev={mixed_plan}", "--commit", "a" * 40, "--post", str(number),
             "--policy-summary-file", str(policy))  # fmt: skip
-    first = gitops(*args, github=github, tmp_path=tmp_path)
+    first = gitops(*args, github=github, tmp_path=tmp_path, GITHUB_RUN_ID="4242")
     assert first.returncode == 0, first.stderr
     assert first.stderr.startswith("comment created: https://github.com/")
-    second = gitops(*args, github=github, tmp_path=tmp_path)
+    second = gitops(*args, github=github, tmp_path=tmp_path, GITHUB_RUN_ID="4243")
     assert second.stderr.startswith("comment updated: ")
     (posted,) = github.comments(number)
     assert posted["body"] == second.stdout and SECRET_2 not in posted["body"]
+    assert parse_header(posted["body"])["run_id"] == 4243, "the run that wrote it, for the deploy"
     assert "**Policy gate:** 302 passed, 0 failed" in posted["body"]
     assert posted["body"] in (tmp_path / "summary.md").read_text()
 
@@ -76,6 +79,22 @@ def test_comment_post_needs_the_github_settings(mixed_plan, tmp_path) -> None:
     assert missing.returncode == 2 and "nope.txt: cannot read" in missing.stderr
 
 
+def test_deploy_cancelled_opens_the_environments_issue(github, tmp_path) -> None:
+    result = gitops("deploy-cancelled", "staging", "--commit", "c" * 40, github=github,
+                    tmp_path=tmp_path, GITHUB_SERVER_URL="https://github.com",
+                    GITHUB_RUN_ID="77")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "staging: the deploy of cccccccccccc was cancelled; failure issue #1 opened"
+    )
+    (issue,) = github.issues("open")
+    assert issue["title"] == "Deploy of staging failed"
+    assert f"https://github.com/{github.repository}/actions/runs/77" in issue["body"]
+    unknown = gitops("deploy-cancelled", "qa", "--commit", "c" * 40, github=github,
+                     tmp_path=tmp_path)  # fmt: skip
+    assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1
+
+
 def test_promote_opens_a_pull_request_with_the_digest(github, tmp_path) -> None:
     environments = tmp_path / "environments"
     shutil.copytree(DEFAULT_ENVIRONMENTS_DIR, environments)
@@ -85,7 +104,8 @@ def test_promote_opens_a_pull_request_with_the_digest(github, tmp_path) -> None:
     old = dev.read_text().split('image_digest: "', 1)[1].split('"', 1)[0]
     dev.write_text(dev.read_text().replace(old, NEW_DIGEST))
     result = gitops("promote", "--from", "dev", "--to", "staging", "--open-pr", github=github,
-                    tmp_path=tmp_path, GITOPS_ENVIRONMENTS_DIR=str(environments))  # fmt: skip
+                    tmp_path=tmp_path, GITOPS_ENVIRONMENTS_DIR=str(environments),
+                    GITHUB_SHA=github.branch_sha("main"))  # fmt: skip
     assert result.returncode == 0, result.stderr
     (pull,) = github.pull_requests()
     opened = f"pull request #{pull['number']} opened: {pull['html_url']}"

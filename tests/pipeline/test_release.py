@@ -103,6 +103,7 @@ def test_open_pr_pushes_the_release_branch_and_opens_the_pull_request(environmen
             "release", "dev", "--image-digest", DIGEST, "--app-version", "1.5.0", "--open-pr",
             environments=environments, GITHUB_REPOSITORY=github.repository,
             GITHUB_TOKEN=github.token, GITHUB_API_URL=github.url, GITHUB_REF_NAME="main",
+            GITHUB_SHA=github.branch_sha("main"),
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         (pull,) = github.pull_requests()
@@ -111,3 +112,37 @@ def test_open_pr_pushes_the_release_branch_and_opens_the_pull_request(environmen
         assert "CodeDeployDefault.ECSAllAtOnce" in pull["body"]
         assert DIGEST in github.file_text("environments/dev.yaml", pull["head"]["ref"])
         assert DIGEST not in github.file_text("environments/dev.yaml", "main")
+
+
+def test_open_pr_keeps_crlf_and_branches_from_the_commit_read(environments: Path) -> None:
+    dev = environments / "dev.yaml"
+    crlf = dev.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    dev.write_bytes(crlf)
+    with GitHubStandIn() as github:
+        github.add_file("environments/dev.yaml", crlf.decode())
+        read_from = github.branch_sha("main")
+        github.add_file("environments/staging.yaml", "merged meanwhile\n")  # main moves on
+        result = run(
+            "release", "dev", "--image-digest", DIGEST, "--app-version", "1.5.0", "--open-pr",
+            environments=environments, GITHUB_REPOSITORY=github.repository,
+            GITHUB_TOKEN=github.token, GITHUB_API_URL=github.url, GITHUB_REF_NAME="main",
+            GITHUB_SHA=read_from,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        (pull,) = github.pull_requests()
+        pushed = github.file_text("environments/dev.yaml", pull["head"]["ref"])
+        assert pushed is not None and pushed.encode() == dev.read_bytes()
+        assert pushed.count("\r\n") == pushed.count("\n"), "every line still ends in CRLF"
+        (ref,) = [r for r in github.requests if r.path.endswith("/git/refs")]
+        assert ref.body["sha"] == read_from, "the branch starts where the file was read"
+
+
+def test_open_pr_outside_actions_and_outside_git_says_what_is_missing(environments) -> None:
+    before = (environments / "dev.yaml").read_bytes()
+    result = run(
+        "release", "dev", "--image-digest", DIGEST, "--open-pr", environments=environments,
+        GITHUB_REPOSITORY="acme/fraud-detection", GITHUB_TOKEN="t", GITHUB_SHA="",
+    )  # fmt: skip
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "cannot tell which commit the environment files were read from" in result.stderr
+    assert (environments / "dev.yaml").read_bytes() == before, "refused before any change"

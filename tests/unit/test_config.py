@@ -215,13 +215,26 @@ def test_an_emulated_environment_is_never_deployed_by_the_pipeline(tmp_path: Pat
         ({"deploy": True, "wave": "1"}, "pipeline.wave:"),
         ({"deploy": True, "wave": 1, "apply_role_arn": "admin"}, "pipeline.apply_role_arn:"),
         ({"wave": 1}, "pipeline.deploy: required field is missing"),
+        ({"deploy": False, "require_reviewers": True},
+         "require_reviewers: only an environment the pipeline deploys"),
+        ({"deploy": True, "wave": 1, "reviewers_waiver": "private repository on Team"},
+         "reviewers_waiver: only with require_reviewers: true"),
+        ({"deploy": True, "wave": 1, "require_reviewers": True, "reviewers_waiver": "ok"},
+         "pipeline.reviewers_waiver:"),
     ],
-)
+)  # fmt: skip
 def test_pipeline_section_errors_name_the_field(
     tmp_path: Path, pipeline: dict[str, Any], expected: str
 ) -> None:
     message = load_error(tmp_path, "dev", lambda d: d.update(pipeline=pipeline))
     assert expected in message
+
+
+def test_only_production_asks_for_required_reviewers_and_waives_nothing() -> None:
+    """prod's applies wait for a reviewer, which `gitops deploy` checks on GitHub."""
+    asking = {c.name: c.pipeline.reviewers_waiver for c in load_environments()
+              if c.pipeline.require_reviewers}  # fmt: skip
+    assert asking == {"prod": None}
 
 
 def test_role_arns_follow_the_bootstrap_names_unless_the_file_names_them(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import base64
 import hashlib
 import os
 import re
+import sys
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ DEFAULT_BOT_LOGIN = "github-actions[bot]"
 BOT_LOGIN_VARIABLE = "GITOPS_BOT_LOGIN"
 """Set it when the workflows post with a GitHub App's token instead of `github.token`."""
 PAGE_SIZE = 100
+MERGE_LOOKUPS = 5
+"""Lookups of a merge commit's pull request before concluding it has none (a direct push)."""
+MAX_MERGE_CANDIDATES = 5
+"""Pull requests listed for a commit that are confirmed one by one; a merge commit has one."""
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 __all__ = ["GitHubClient", "GitHubError"]
@@ -146,27 +151,59 @@ class GitHubClient:
 
     # -- pull requests ----------------------------------------------------------------------
 
-    def merged_pull_request(self, commit: str) -> dict[str, Any] | None:
-        """The pull request whose merge produced `commit` (None for a direct push)."""
-        pulls: list[dict[str, Any]] = self.call("GET", f"/commits/{commit}/pulls")
-        for pull in pulls:
-            if pull.get("merge_commit_sha") == commit and pull.get("merged_at"):
-                return pull
+    def merged_pull_request(
+        self, commit: str, lookups: int = MERGE_LOOKUPS
+    ) -> dict[str, Any] | None:
+        """The pull request whose merge produced `commit`, as `GET /pulls/{n}` shows it after
+        the merge (merged, `merge_commit_sha` = `commit`); None for a direct push.
+
+        Right after a merge GitHub's commit -> pull request association can lag: the listing
+        is empty, or shows the pull request not merged yet (`merge_commit_sha` null). So every
+        pull request listed is confirmed with `GET /pulls/{n}`, and an unconfirmed lookup is
+        repeated up to `lookups` times in all, waiting the retry policy's doubling waits
+        between (about 30 s with the defaults) before it concludes "no pull request".
+        """
+        for attempt in range(1, lookups + 1):
+            listed: list[dict[str, Any]] = self.call("GET", f"/commits/{commit}/pulls")
+            for candidate in listed[:MAX_MERGE_CANDIDATES]:
+                pull: dict[str, Any] = self.call("GET", f"/pulls/{candidate['number']}")
+                if pull.get("merged") and pull.get("merge_commit_sha") == commit:
+                    return pull
+            if attempt == lookups:
+                break
+            wait = min(self.retry.base_seconds * 2.0**attempt, self.retry.max_wait_seconds)
+            print(
+                f"commit {commit[:12]}: no merged pull request found yet; looking again in"
+                f" {wait:.1f}s (lookup {attempt + 1} of {lookups})",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.retry.sleep(wait)
         return None
 
     def open_pull_request(
-        self, branch: str, base: str, files: Mapping[str, str], title: str, body: str
+        self,
+        branch: str,
+        base: str,
+        files: Mapping[str, bytes],
+        title: str,
+        body: str,
+        source_sha: str,
     ) -> tuple[str, dict[str, Any]]:
-        """Commit `files` (path -> text) on `branch` from `base` and open a pull request.
+        """Commit `files` (repository path -> exact bytes: CRLF stays CRLF) on `branch`, made
+        from `source_sha`, and open a pull request into `base`. Returns ("opened" |
+        "already open", pull request).
 
-        Resumes a run that failed part-way: an existing branch is reused, a file already as
-        wanted is not committed again, and an open pull request of the branch is returned
-        as it is. Returns ("opened" | "already open", pull request).
+        `source_sha` is the commit the files were read from, and it must be on `base`. The
+        branch starts there, not at `base`'s current head: a change merged into `base` since
+        stays out of the branch, so the pull request cannot undo it.
+
+        Safe to run again after a failure part-way: a branch this command made from
+        `source_sha` (nothing on it but commits titled `title`) is reused, a file already as
+        wanted is not committed again, and an open pull request of the branch is returned as
+        it is. A branch of that name holding anything else is refused, not written to.
         """
-        base_ref = self.call("GET", f"/git/ref/heads/{_quote(base)}")
-        self._ensure_branch(branch, base_ref["object"]["sha"])
-        for path, text in files.items():
-            self._put_file(branch, path, text, title)
+        self._check_on_base(source_sha, base)
         head = f"{self.repository.split('/')[0]}:{branch}"
 
         def open_pull() -> dict[str, Any] | None:
@@ -176,34 +213,89 @@ class GitHubClient:
             return pulls[0] if pulls else None
 
         existing = open_pull()
+        if self._branch_sha(branch) is None:
+            self._create_branch(branch, source_sha, title)
+        elif not self._made_here(source_sha, branch, title):
+            if existing is not None:
+                return "already open", existing  # made by an earlier run from an older commit
+            raise GitHubError(
+                f"branch {branch} already exists and holds more than this change made from"
+                f" {source_sha[:12]}: delete the branch, then run again",
+                422,
+            )
+        for path, data in files.items():
+            self._put_file(branch, path, data, title)
         if existing is not None:
             return "already open", existing
-        created = self.call(
-            "POST",
-            "/pulls",
-            {"title": title, "head": branch, "base": base, "body": body},
-            find_done=open_pull,
-        )
+        try:
+            created = self.call(
+                "POST",
+                "/pulls",
+                {"title": title, "head": branch, "base": base, "body": body},
+                find_done=open_pull,
+            )
+        except GitHubError as error:
+            if error.status != 403:
+                raise
+            raise GitHubError(
+                f'{error}. With github.token, turn on Settings > Actions > General > "Allow'
+                f' GitHub Actions to create and approve pull requests"; branch {branch} is'
+                " pushed, and running again reuses it",
+                403,
+            ) from None
         return "opened", created
 
-    def _ensure_branch(self, branch: str, sha: str) -> None:
-        def created() -> dict[str, Any] | None:
-            try:
-                ref: dict[str, Any] = self.call("GET", f"/git/ref/heads/{_quote(branch)}")
-                return ref
-            except GitHubError as error:
-                if error.status == 404:
-                    return None
+    def _check_on_base(self, sha: str, base: str) -> None:
+        """`sha` must be on `base`: a branch from anywhere else brings other commits along."""
+        try:
+            found: dict[str, Any] = self.call("GET", f"/compare/{sha}...{_quote(base)}")
+        except GitHubError as error:
+            if error.status != 404:
                 raise
+            raise GitHubError(
+                f"commit {sha[:12]}, which the files were read from, is not on GitHub"
+                f" ({error}); push it, or run from a checkout of {base}",
+                404,
+            ) from None
+        if found.get("status") not in ("identical", "ahead"):
+            raise GitHubError(
+                f"commit {sha[:12]}, which the files were read from, is not on {base}: a pull"
+                f" request from it would bring other changes along; run from {base}",
+                422,
+            )
+
+    def _branch_sha(self, branch: str) -> str | None:
+        try:
+            ref: dict[str, Any] = self.call("GET", f"/git/ref/heads/{_quote(branch)}")
+        except GitHubError as error:
+            if error.status == 404:
+                return None
+            raise
+        return str(ref["object"]["sha"])
+
+    def _made_here(self, source_sha: str, branch: str, title: str) -> bool:
+        """Whether `branch` is `source_sha` plus this command's own commits only."""
+        found: dict[str, Any] = self.call("GET", f"/compare/{source_sha}...{_quote(branch)}")
+        if found.get("status") == "identical":
+            return True
+        commits = found.get("commits") or []
+        return found.get("status") == "ahead" and all(
+            (c.get("commit") or {}).get("message") == title for c in commits
+        )
+
+    def _create_branch(self, branch: str, sha: str, title: str) -> None:
+        def created() -> dict[str, Any] | None:
+            now = self._branch_sha(branch)
+            return {"object": {"sha": now}} if now is not None else None
 
         try:
             self.call(
                 "POST", "/git/refs", {"ref": f"refs/heads/{branch}", "sha": sha}, find_done=created
             )
         except GitHubError as error:
-            if error.status != 422 or created() is None:
+            # Made meanwhile (a lost answer, a second run): fine only if it is ours.
+            if error.status != 422 or created() is None or not self._made_here(sha, branch, title):
                 raise
-            # The branch is there from an earlier run that failed later on: carry on with it.
 
     def _file(self, path: str, branch: str) -> dict[str, Any] | None:
         """The file's contents entry on `branch`, None when the file is not there."""
@@ -217,8 +309,8 @@ class GitHubClient:
                 return None
             raise
 
-    def _put_file(self, branch: str, path: str, text: str, message: str) -> None:
-        wanted = blob_sha(text.encode())
+    def _put_file(self, branch: str, path: str, data: bytes, message: str) -> None:
+        wanted = blob_sha(data)
         current = self._file(path, branch)
         if current is not None and current.get("sha") == wanted:
             return
@@ -229,7 +321,7 @@ class GitHubClient:
 
         change = {
             "message": message,
-            "content": base64.b64encode(text.encode()).decode(),
+            "content": base64.b64encode(data).decode(),
             "branch": branch,
         }
         if current is not None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Protocol
 
 from gitops.errors import GitopsError, UsageError
 from gitops.stacks import load_configs, one_config, planned
+from infra.environments import environments_dir
 
 PLAN_SUMMARY = "plan-summary.json"
 
@@ -69,13 +72,28 @@ def deploy(args: argparse.Namespace) -> None:
 
     client = GitHubClient.from_environment()
     config = one_config(args.environment)
+    settings = config.pipeline
     deploy_gate.run(
         config.name,
         args.commit,
         lambda: planned(config, args.outdir, args.no_synth, DEPLOY),
         client,
         roll_out=lambda: rollout.follow(config, clients(config)),
+        required_reviewers=(
+            deploy_gate.RequiredReviewers(settings.reviewers_waiver)
+            if settings.require_reviewers
+            else None
+        ),
     )
+
+
+def deploy_cancelled(args: argparse.Namespace) -> None:
+    from gitops.github.client import GitHubClient
+    from gitops.pipeline import deploy_gate
+
+    client = GitHubClient.from_environment()
+    config = one_config(args.environment)
+    print(deploy_gate.report_cancelled(client, config.name, args.commit))
 
 
 def drift(args: argparse.Namespace) -> None:
@@ -110,6 +128,16 @@ def _policy_summary(args: argparse.Namespace) -> str | None:
         raise UsageError(f"{args.policy_summary_file}: cannot read ({error.strerror})") from None
 
 
+def _run_id() -> int | None:
+    """This workflow run's id (`GITHUB_RUN_ID`), recorded in the plan comment's header."""
+    value = os.environ.get("GITHUB_RUN_ID", "")
+    if not value:
+        return None
+    if not value.isdigit():
+        raise UsageError(f"GITHUB_RUN_ID: expected a run id (digits), got {value!r}")
+    return int(value)
+
+
 def comment(args: argparse.Namespace) -> None:
     from gitops.github.client import GitHubClient
     from gitops.pipeline import job_summary
@@ -139,6 +167,7 @@ def comment(args: argparse.Namespace) -> None:
         plans.append(load_environment_plan(environment, Path(path)))
     context = CommentContext(
         commit=args.commit,
+        run_id=_run_id(),
         run_url=args.run_url or run_url(),
         policy_summary=_policy_summary(args),
         no_plan_reason=args.no_plan_reason,
@@ -172,8 +201,39 @@ class ProposedChange(Protocol):
     def pr_body(self) -> str: ...
 
 
-def _propose(args: argparse.Namespace, change: ProposedChange, files: dict[str, str]) -> None:
-    """Say what the pull request would be; with --open-pr, push `files` and open it."""
+def source_commit(directory: Path) -> str:
+    """The commit the environment files were read from: `GITHUB_SHA` in Actions (the commit the
+    job checked out), else the HEAD of the git checkout holding `directory`."""
+    sha = os.environ.get("GITHUB_SHA", "")
+    if sha:
+        if not re.fullmatch(r"[0-9a-f]{40}", sha):
+            raise UsageError(f"GITHUB_SHA: expected a full 40-character commit SHA, got {sha!r}")
+        return sha
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(directory), "rev-parse", "--verify", "--quiet", "HEAD^{commit}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        found = None
+    if found is None or found.returncode != 0:
+        raise UsageError(
+            f"{directory}: cannot tell which commit the environment files were read from (not a"
+            " git checkout); set GITHUB_SHA to it"
+        )
+    return found.stdout.strip()
+
+
+def _propose(
+    args: argparse.Namespace,
+    change: ProposedChange,
+    files: dict[str, bytes],
+    source_sha: str | None,
+) -> None:
+    """Say what the pull request would be; with --open-pr (and `source_sha`, the commit the
+    files were read from), push `files` on a branch from that commit and open it."""
     from gitops.github.client import GitHubClient
     from gitops.paths import write_atomically
 
@@ -182,13 +242,14 @@ def _propose(args: argparse.Namespace, change: ProposedChange, files: dict[str, 
     print(f"title: {change.pr_title()}")
     if args.pr_body_file:
         write_atomically(args.pr_body_file, change.pr_body())
-    if client is not None:
+    if client is not None and source_sha is not None:
         action, pull = client.open_pull_request(
             change.branch_name(),
             args.base or os.environ.get("GITHUB_REF_NAME") or "main",
             files,
             change.pr_title(),
             change.pr_body(),
+            source_sha,
         )
         print(f"pull request #{pull['number']} {action}: {pull.get('html_url', '')}")
 
@@ -198,15 +259,17 @@ def release(args: argparse.Namespace) -> None:
     from gitops.pipeline import promote as promotion
     from gitops.pipeline.release import release as write_release
 
-    if args.open_pr:
-        GitHubClient.from_environment()  # missing GitHub settings fail before the file changes
+    source = None
+    if args.open_pr:  # missing GitHub settings or commit fail before the file changes
+        GitHubClient.from_environment()
+        source = source_commit(environments_dir())
     result = write_release(
         args.env or _first_wave_environment(), args.image_digest, args.app_version or None
     )
     fields = ", ".join(result.changed_fields)
     print(f"released to {result.to_env}: {fields} ({result.target_path})")
     path = promotion.repository_path(result.target_path)
-    _propose(args, result, {path: result.target_path.read_text()})
+    _propose(args, result, {path: result.target_path.read_bytes()}, source)
 
 
 def promote(args: argparse.Namespace) -> None:
@@ -215,8 +278,10 @@ def promote(args: argparse.Namespace) -> None:
 
     if args.open_pr and args.dry_run:
         raise UsageError("--open-pr and --dry-run exclude each other")
-    if args.open_pr:
-        GitHubClient.from_environment()  # missing GitHub settings fail before any file changes
+    source = None
+    if args.open_pr:  # missing GitHub settings or commit fail before any file changes
+        GitHubClient.from_environment()
+        source = source_commit(environments_dir())
     wave = promote_wave(args.from_env, args.to_env, args.scope, dry_run=args.dry_run)
     verb = "would promote" if args.dry_run else "promoted"
     for result in wave.results:
@@ -224,4 +289,4 @@ def promote(args: argparse.Namespace) -> None:
         print(f"{verb} {result.from_env} -> {result.to_env}: {fields} ({result.target_path})")
     for name in wave.already:
         print(f"unchanged {name}: already runs {wave.from_env}'s release")
-    _propose(args, wave, wave.files())
+    _propose(args, wave, wave.files(), source)

@@ -6,8 +6,9 @@ words (import, add, change, destroy, forget, move) and fingerprints, the policy 
 folded section per environment listing each changed resource with its changed attributes and
 Terraform's notes (moved from, import id, why replaced, forces replacement), then the objects
 changed outside Terraform and the deferred changes, and a footer with the next step. A hidden
-header carries the commit and the fingerprints as JSON, so the workflow finds its own comment
-and the deploy job can compare what was reviewed with what it plans.
+header carries the commit, the fingerprints and the id of the workflow run that wrote it as
+JSON, so the workflow finds its own comment and the deploy job can compare what was reviewed
+with what it plans, after checking with GitHub that the run is the pull request's `pr.yml`.
 
 When the full text exceeds GitHub's 65,536 characters, detail is shed in steps (attribute
 values, then attribute names, then resources beyond a count), never the summary or the counts,
@@ -50,6 +51,9 @@ DRIFT_WORDS = {"change": "changed outside Terraform", "destroy": "deleted outsid
 @dataclass(frozen=True)
 class CommentContext:
     commit: str | None = None
+    run_id: int | None = None
+    """The workflow run writing the comment (`GITHUB_RUN_ID`): the deploy trusts the header's
+    fingerprints only when GitHub says this run is the pull request's own `pr.yml` run."""
     run_url: str | None = None
     policy_summary: str | None = None
     """One line from the policy gate (passed / failed / skipped, PCI DSS coverage)."""
@@ -78,6 +82,7 @@ def header(plans: Sequence[EnvironmentPlan], context: CommentContext) -> str:
     data = {
         "version": 1,
         "commit": context.commit,
+        "run_id": context.run_id,
         "fingerprints": {p.environment: p.fingerprint for p in plans if p.reviewable},
         "counts": {p.environment: p.counts for p in plans if p.reviewable},
     }

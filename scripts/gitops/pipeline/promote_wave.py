@@ -59,10 +59,11 @@ class WavePromotion:
             parts += [f"Already running this release, unchanged: {', '.join(self.already)}.", ""]
         return "\n".join(parts)
 
-    def files(self) -> dict[str, str]:
-        """Repository path -> new text of every edited file (the pull request's content)."""
+    def files(self) -> dict[str, bytes]:
+        """Repository path -> exact bytes of every edited file (the pull request's content):
+        read as bytes, so CRLF line endings reach the branch as they are."""
         return {
-            single.repository_path(result.target_path): result.target_path.read_text()
+            single.repository_path(result.target_path): result.target_path.read_bytes()
             for result in self.results
         }
 

@@ -10,8 +10,10 @@ and its own copy of `environments/`, so a developer's `make local` and files are
 2. merge: deploy plans again, finds the reviewed fingerprint through the API and applies;
 3. pull request #2 reviewed with one change, then a second change lands before the merge:
    the deploy refuses (the plan differs from the reviewed one) and opens a failure issue;
-4. the re-run the refusal asks for: the PR's plan and comment again, then the deploy again,
-   which applies and closes the issue;
+4. the re-run the refusal asks for: the PR's plan and comment again; then a plan comment forged
+   by another workflow (the same bot, the current fingerprints, its own run named in the
+   header), which the deploy refuses after asking GitHub about that run, and a maintainer
+   deletes; then the deploy again, which applies and closes the issue;
 5. promote: a new image digest in `dev` moves to `staging` through a pull request;
 6. releases (`gitops.pipeline.rehearse_release`): a good one rolled out blue/green with an
    empty re-plan after it, a bad one stopped by an alarm and rolled back, a good one that
@@ -26,6 +28,7 @@ Each step prints its time; any unexpected outcome stops the rehearsal with exit 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -40,10 +43,12 @@ from typing import Any
 from gitops.emulator import server as emulator
 from gitops.emulator.iam_enforcement import ENFORCE_VARIABLE, ROLE_VARIABLE
 from gitops.emulator.local import remote_state
+from gitops.github.client import GitHubClient
 from gitops.github.standin import GitHubStandIn
 from gitops.paths import WORK_DIR_VARIABLE, write_atomically
 from gitops.pipeline import rehearse_release
-from gitops.pipeline.plan_comment import MARKER
+from gitops.pipeline.deploy_gate import PR_WORKFLOW
+from gitops.pipeline.plan_comment import MARKER, parse_header
 from infra.environments import (
     DEFAULT_ENVIRONMENTS_DIR,
     ENVIRONMENTS_DIR_VARIABLE,
@@ -60,6 +65,8 @@ NEW_DIGEST = "sha256:" + "5e" * 32
 PLAN_ROLE = f"fraud-gitops-plan-{ENVIRONMENT}"
 APPLY_ROLE = f"fraud-gitops-apply-{ENVIRONMENT}"
 FAILURE_TITLE = f"Deploy of {ENVIRONMENT} failed"
+FORGING_WORKFLOW = ".github/workflows/forge.yml"
+"""A workflow someone added on a branch: its runs write as the same bot as `pr.yml`'s."""
 
 
 class RehearsalFailed(Exception):
@@ -96,14 +103,22 @@ class Rehearsal:
             "GITHUB_RUN_ID": "1",
             "GITHUB_STEP_SUMMARY": str(self.scratch / "step-summary.md"),
             "GITHUB_REF_NAME": "main",
+            # What a dispatched workflow checks out: main's head (release and promote branch
+            # from it; the scratch environment files are main's).
+            "GITHUB_SHA": self.github.branch_sha("main") or "",
         }
 
     def gitops(
-        self, *args: str, expect_failure: bool = False, role: str | None = None
+        self,
+        *args: str,
+        expect_failure: bool = False,
+        role: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """One `gitops` command as a workflow step runs it (with `role`'s credentials)."""
+        """One `gitops` command as a workflow step runs it (with `role`'s credentials and the
+        variables `env` adds)."""
         command = [sys.executable, "-m", "gitops.cli", *args]
-        environment = self.environ() | ({ROLE_VARIABLE: role} if role else {})
+        environment = self.environ() | ({ROLE_VARIABLE: role} if role else {}) | (env or {})
         result = subprocess.run(command, env=environment, capture_output=True, text=True)
         if (result.returncode != 0) != expect_failure:
             tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
@@ -141,6 +156,8 @@ class Rehearsal:
         )
         (pull,) = [p for p in self.github.pull_requests() if p["number"] == number]
         head = pull["head"]["sha"]
+        # The comment job runs in the pull request's `pr.yml` run, which then succeeds.
+        run_id = self.github.add_workflow_run(PR_WORKFLOW, head, head_branch=pull["head"]["ref"])
         self.gitops(
             "comment",
             f"{ENVIRONMENT}={self.stack_dir / 'plan-summary.json'}",
@@ -150,7 +167,9 @@ class Rehearsal:
             str(self.scratch / "reports" / "policy-summary.txt"),
             "--post",
             str(number),
+            env={"GITHUB_RUN_ID": str(run_id)},
         )
+        self.github.finish_workflow_run(run_id, "success")
         outcome = planned.stdout.splitlines()[0] + "; " + self._comment_count(number)
         body = self._comment_body(number)
         missing = [text for text in expected if text not in body]
@@ -178,27 +197,46 @@ class Rehearsal:
             raise RehearsalFailed(f"{ENVIRONMENT} has no remote state")
         return int(state["serial"])
 
-    def deploy(self, sha: str, *, refused: bool = False) -> str:
+    def deploy(
+        self, sha: str, *, refused: bool = False, because: str = "differs from the one reviewed"
+    ) -> str:
+        """`gitops deploy`; `refused`: it must refuse, saying `because`, leave the state as it
+        was and have one failure issue open."""
         serial = self.state_serial() if refused else None
+        already_open = {issue["number"] for issue in self.failure_issues()}
         result = self.gitops(
             "deploy", ENVIRONMENT, "--commit", sha, "--outdir", str(self.outdir),
             expect_failure=refused, role=APPLY_ROLE,
         )  # fmt: skip
         output = result.stdout + result.stderr
         if refused:
-            if "differs from the one reviewed" not in output:
+            if because not in output:
                 raise RehearsalFailed(f"deploy refused for another reason: {output.strip()}")
             if self.state_serial() != serial:
                 raise RehearsalFailed("the refused deploy changed the state")
             issues = self.failure_issues()
             if len(issues) != 1:
                 raise RehearsalFailed(f"expected one open failure issue, found {len(issues)}")
-            return (
-                f"refused, state unchanged (serial {serial}); issue #{issues[0]['number']} opened"
-            )
+            number = issues[0]["number"]
+            action = "updated" if number in already_open else "opened"
+            return f"refused, state unchanged (serial {serial}); issue #{number} {action}"
         if "matches the plan reviewed" not in output or "applied" not in output:
             raise RehearsalFailed(f"deploy did not apply the reviewed plan: {output.strip()}")
         return f"merge {sha[:12]}: fingerprint matched, plan file applied"
+
+
+def forged_plan_comment(genuine: str, run_id: int) -> str:
+    """The genuine plan comment with another run named in its hidden header: what a workflow
+    added on any branch can post, as the same bot, to pass for the reviewed plan."""
+    header = {**(parse_header(genuine) or {}), "run_id": run_id}
+    text = json.dumps(header, sort_keys=True, separators=(",", ":"))
+    _, _, rest = genuine.partition("\n")  # the header is the first line
+    return f"<!-- {MARKER} {text} -->\n{rest}"
+
+
+def forged_refusal(run_id: int) -> str:
+    """What the deploy says of the forged comment's run."""
+    return f"run {run_id} is a run of `{FORGING_WORKFLOW}`, not of `{PR_WORKFLOW}`"
 
 
 def _seed_repository(rehearsal: Rehearsal) -> None:
@@ -250,6 +288,21 @@ def _run(rehearsal: Rehearsal, example: Path | None) -> None:
             raise RehearsalFailed("the failure issue is still open after a successful deploy")
         return outcome + "; failure issue closed"
 
+    def forged_comment() -> str:
+        """Any workflow of the repository, on any branch, comments as the same bot: one posts
+        the reviewed plan's header (so its fingerprint matches) naming its own run. The deploy
+        asks GitHub about that run and refuses; a maintainer then deletes the comment."""
+        (pull,) = [p for p in r.github.pull_requests() if p["number"] == 2]
+        run_id = r.github.add_workflow_run(
+            FORGING_WORKFLOW, pull["head"]["sha"], conclusion="success"
+        )
+        bot = GitHubClient(r.github.url, r.github.repository, r.github.token)
+        forged = forged_plan_comment(r._comment_body(2), run_id)
+        posted = bot.call("POST", "/issues/2/comments", {"body": forged})
+        outcome = r.deploy(merges[2], refused=True, because=forged_refusal(run_id))
+        r.github.delete_comment(posted["id"])
+        return f"{FORGING_WORKFLOW} run {run_id}: {outcome}; forged comment deleted"
+
     def promote() -> str:
         digest_line = next(
             line
@@ -281,6 +334,7 @@ def _run(rehearsal: Rehearsal, example: Path | None) -> None:
     r.step("merge #2: deploy", lambda: merge_and_deploy(2, refused=True))
     ceiling = ("max_capacity: 10 -> 12", *log_level)
     r.step("PR #2: plan and comment again (the re-run)", lambda: r.plan_comment_on(2, *ceiling))
+    r.step("PR #2: a plan comment forged by another workflow", forged_comment)
     r.step("merge #2: deploy again", redeploy)
     r.step("promote dev -> staging", promote)
     rehearse_release.run(r, ENVIRONMENT)

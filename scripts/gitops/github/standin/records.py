@@ -72,6 +72,38 @@ class Comment:
     updated_at: str
 
 
+@dataclass
+class WorkflowRun:
+    """A run of a workflow file, as `GET /actions/runs/{id}` describes it."""
+
+    id: int
+    path: str
+    """The workflow file, `.github/workflows/<name>.yml`."""
+    event: str
+    head_sha: str
+    head_branch: str | None
+    head_repository: str
+    """OWNER/NAME of the code that ran: another one for a fork's pull request."""
+    created_at: str
+    updated_at: str
+    status: str = "in_progress"
+    conclusion: str | None = None
+
+
+@dataclass
+class DeploymentEnvironment:
+    """A GitHub environment (Settings > Environments) and its protection rules."""
+
+    id: int
+    name: str
+    created_at: str
+    reviewers: list[str] = field(default_factory=list)
+    """Logins of the required reviewers; none: no required-reviewers rule."""
+    prevent_self_review: bool = False
+    wait_timer: int = 0
+    """Minutes; 0: no wait-timer rule."""
+
+
 @dataclass(frozen=True)
 class Call:
     """One authenticated request to a route: what a handler needs."""

@@ -11,7 +11,15 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from gitops.github.standin.records import ApiError, Comment, Commit, Issue, Pull
+from gitops.github.standin.records import (
+    ApiError,
+    Comment,
+    Commit,
+    DeploymentEnvironment,
+    Issue,
+    Pull,
+    WorkflowRun,
+)
 
 CLOCK_START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
@@ -36,6 +44,15 @@ class Repository:
         self._commit_count = 0
         self._last_number = 0
         self._last_comment_id = 1000
+        self.runs: dict[int, WorkflowRun] = {}
+        self.environments: dict[str, DeploymentEnvironment] = {}
+        self._last_run_id = 7000
+        self.actions_can_open_pulls = True
+        """Settings > Actions > "Allow GitHub Actions to create and approve pull requests"."""
+        self.merge_lag = 0
+        """How many more lookups of a commit's pull requests still lag behind a merge."""
+        self.merge_lag_listed = False
+        """While lagging: list the merged pull request as not merged yet (else: list nothing)."""
         root = self.new_commit("Initial commit", {}, ())
         self.branches = {default_branch: root.sha}
 
@@ -78,6 +95,14 @@ class Repository:
                 queue.extend(self.commits[current].parents)
         return order
 
+    def resolve(self, ref: str) -> str:
+        """A branch's head commit, or a commit given by its sha."""
+        if ref in self.branches:
+            return self.branches[ref]
+        if ref in self.commits:
+            return ref
+        raise ApiError(404, f"No commit found for {ref}")
+
     def branch_head(self, branch: str) -> str:
         if branch not in self.branches:
             raise ApiError(404, f"Branch {branch} not found")
@@ -107,6 +132,17 @@ class Repository:
         issue = self.new_issue(title, body, user, [])
         issue.pull = Pull(head_ref=head, base_ref=base)
         return issue
+
+    def new_run(
+        self, path: str, event: str, head_sha: str, head_branch: str | None, head_repository: str
+    ) -> WorkflowRun:
+        self._last_run_id += 1
+        now = self.tick()
+        run = WorkflowRun(
+            self._last_run_id, path, event, head_sha, head_branch, head_repository, now, now
+        )
+        self.runs[run.id] = run
+        return run
 
     def create_comment(self, number: int, body: str, user: dict[str, str]) -> Comment:
         self.issue(number)
@@ -203,9 +239,12 @@ class Repository:
             }
         return shape
 
-    def pull_json(self, issue: Issue) -> dict[str, Any]:
+    def pull_json(self, issue: Issue, lagging: bool = False) -> dict[str, Any]:
+        """The pull request; `lagging`: as GitHub shows a merged one just after the merge, not
+        merged yet and without its merge commit."""
         pull = issue.pull
         assert pull is not None
+        merged_at = None if lagging else pull.merged_at
         return {
             "number": issue.number,
             "title": issue.title,
@@ -221,9 +260,9 @@ class Repository:
                 "label": self.head_label(pull),
             },
             "base": {"ref": pull.base_ref, "sha": self.branches.get(pull.base_ref)},
-            "merged": pull.merged_at is not None,
-            "merged_at": pull.merged_at,
-            "merge_commit_sha": pull.merge_commit_sha,
+            "merged": merged_at is not None,
+            "merged_at": merged_at,
+            "merge_commit_sha": None if lagging else pull.merge_commit_sha,
             "created_at": issue.created_at,
             "updated_at": issue.updated_at,
             "closed_at": issue.closed_at,

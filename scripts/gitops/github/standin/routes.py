@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from gitops.github.standin.actions import ACTIONS_ROUTES
 from gitops.github.standin.records import ApiError, Call, Reply
 from gitops.github.standin.repository import Repository
 from gitops.github.standin.request_fields import (
@@ -180,17 +181,56 @@ def put_contents(repo: Repository, call: Call) -> Reply:
     })  # fmt: skip
 
 
+def compare(repo: Repository, call: Call) -> Reply:
+    """`GET /compare/{base}...{head}`: how head stands to base, the commits only head has
+    (oldest first) and the files head changed since their merge base."""
+    base_ref, separator, head_ref = call.params["spec"].partition("...")
+    if not separator:
+        raise ApiError(404, "Not Found")
+    base, head = repo.resolve(base_ref), repo.resolve(head_ref)
+    on_base, on_head = repo.ancestors(base), repo.ancestors(head)
+    merge_base = next(sha for sha in on_head if sha in set(on_base))
+    ahead = [sha for sha in on_head if sha not in set(on_base)]
+    behind = [sha for sha in on_base if sha not in set(on_head)]
+    if base == head:
+        status = "identical"
+    elif not behind:
+        status = "ahead"
+    elif not ahead:
+        status = "behind"
+    else:
+        status = "diverged"
+    before, after = repo.commits[merge_base].tree, repo.commits[head].tree
+    changed = sorted(path for path in {*before, *after} if before.get(path) != after.get(path))
+    return Reply(200, {
+        "status": status,
+        "ahead_by": len(ahead),
+        "behind_by": len(behind),
+        "merge_base_commit": {"sha": merge_base},
+        "commits": [{"sha": sha, "commit": {"message": repo.commits[sha].message}}
+                    for sha in reversed(ahead)],
+        "files": [{"filename": path} for path in changed],
+    })  # fmt: skip
+
+
 # --- pull requests -------------------------------------------------------------------------
 
 
 def pulls_for_commit(repo: Repository, call: Call) -> Reply:
+    """The pull requests a commit belongs to; for a while after a merge (`merge_lag`), GitHub's
+    association lags: the merged one is missing, or listed as not merged yet."""
     sha = call.params["sha"]
+    lagging = repo.merge_lag > 0
+    repo.merge_lag = max(0, repo.merge_lag - 1)
     found = [
         i
         for i in repo.find_issues(state="all", pulls_only=True)
         if i.pull is not None and sha in (i.pull.merge_commit_sha, repo.head_sha(i.pull))
     ]
-    return paginated(repo, call, [repo.pull_json(i) for i in found])
+    if lagging and not repo.merge_lag_listed:
+        found = [i for i in found if i.pull is not None and i.pull.merge_commit_sha != sha]
+    merged_late = lagging and repo.merge_lag_listed
+    return paginated(repo, call, [repo.pull_json(i, merged_late) for i in found])
 
 
 def list_pulls(repo: Repository, call: Call) -> Reply:
@@ -203,6 +243,8 @@ def list_pulls(repo: Repository, call: Call) -> Reply:
 
 
 def post_pull(repo: Repository, call: Call) -> Reply:
+    if not repo.actions_can_open_pulls:
+        raise ApiError(403, "GitHub Actions is not permitted to create or approve pull requests.")
     body = json_object(call.body)
     head = required_str(body, "head")
     owner, _, branch = head.rpartition(":")
@@ -219,7 +261,8 @@ def post_pull(repo: Repository, call: Call) -> Reply:
 
 
 def get_pull(repo: Repository, call: Call) -> Reply:
-    return Reply(200, repo.pull_json(repo.pull_issue(int(call.params["number"]))))
+    lagging = repo.merge_lag > 0 and repo.merge_lag_listed
+    return Reply(200, repo.pull_json(repo.pull_issue(int(call.params["number"])), lagging))
 
 
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
@@ -236,9 +279,11 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("POST", r"/git/refs", post_ref),
         ("GET", r"/contents/(?P<path>.+)", get_contents),
         ("PUT", r"/contents/(?P<path>.+)", put_contents),
+        ("GET", r"/compare/(?P<spec>.+)", compare),
         ("GET", r"/pulls", list_pulls),
         ("POST", r"/pulls", post_pull),
         ("GET", r"/pulls/(?P<number>\d+)", get_pull),
+        *ACTIONS_ROUTES,
     ]
 ]
 """(method, pattern on the path after /repos/{owner}/{repo}, handler)."""

@@ -13,7 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from gitops.github.standin.records import ApiError, Call, Fault, RecordedRequest, Reply
+from gitops.github.standin.records import (
+    ApiError,
+    Call,
+    DeploymentEnvironment,
+    Fault,
+    RecordedRequest,
+    Reply,
+)
 from gitops.github.standin.repository import Repository
 from gitops.github.standin.request_fields import bearer_token, parse_json
 from gitops.github.standin.routes import ROUTES
@@ -132,6 +139,67 @@ class GitHubStandIn:
             repo.set_state(issue, "closed", "completed")
             pull.merged_at, pull.merge_commit_sha = issue.closed_at, merged.sha
             return merged.sha
+
+    def add_workflow_run(
+        self,
+        path: str,
+        head_sha: str,
+        event: str = "pull_request",
+        *,
+        head_branch: str | None = None,
+        head_repository: str | None = None,
+        conclusion: str | None = None,
+    ) -> int:
+        """A run of the workflow file `path` on `head_sha`, in progress unless `conclusion` is
+        given; its id. `head_repository` (OWNER/NAME) other than this one: a fork's code."""
+        with self._lock:
+            run = self._repo.new_run(
+                path, event, head_sha, head_branch, head_repository or self.repository
+            )
+            if conclusion is not None:
+                run.status, run.conclusion, run.updated_at = "completed", conclusion, run.created_at
+            return run.id
+
+    def finish_workflow_run(self, run_id: int, conclusion: str = "success") -> None:
+        """The run completes now (its `updated_at` is the clock's next tick)."""
+        with self._lock:
+            run = self._repo.runs[run_id]
+            run.status, run.conclusion, run.updated_at = "completed", conclusion, self._repo.tick()
+
+    def add_environment(
+        self,
+        name: str,
+        reviewers: tuple[str, ...] = (),
+        *,
+        prevent_self_review: bool = False,
+        wait_timer: int = 0,
+    ) -> None:
+        """A GitHub environment; `reviewers` (logins) make a required-reviewers rule."""
+        with self._lock:
+            repo = self._repo
+            repo.environments[name] = DeploymentEnvironment(
+                len(repo.environments) + 1, name, repo.tick(), list(reviewers),
+                prevent_self_review, wait_timer,
+            )  # fmt: skip
+
+    def delete_comment(self, comment_id: int) -> None:
+        with self._lock:
+            if self._repo.comments.pop(comment_id, None) is None:
+                raise ApiError(404, "Not Found")
+
+    def allow_actions_pull_requests(self, allowed: bool) -> None:
+        """The repository setting "Allow GitHub Actions to create and approve pull requests":
+        off, `POST /pulls` answers 403 (whatever was pushed before it stays)."""
+        with self._lock:
+            self._repo.actions_can_open_pulls = allowed
+
+    def lag_merges(self, lookups: int, listed: bool = False) -> None:
+        """Make the next `lookups` requests for a commit's pull requests lag behind merges, as
+        GitHub's association does for a moment after a merge: the merged pull request is not
+        listed, or (`listed`) it is, and it and `GET /pulls/{n}` show it not merged yet, with no
+        merge commit."""
+        with self._lock:
+            self._repo.merge_lag, self._repo.merge_lag_listed = lookups, listed
 
     def add_comment(self, number: int, body: str, login: str, user_type: str = "User") -> int:
         with self._lock:
