@@ -1,16 +1,16 @@
 """CKV_FD_6: production databases and load balancers have deletion protection.
 
 "Production" is the resource's effective `Environment` tag (its own tags over the provider's
-default_tags) being `prod`. A resource whose environment cannot be told (no Environment tag) is
-treated as production: the rule fails safe. Other environments pass.
+default_tags) being `prod` or `prod-<suffix>` (fd_common.is_production: prod-eu is production). A
+resource whose environment cannot be told (no Environment tag) is treated as production: the
+rule fails safe. Other environments pass.
 """
 
 from __future__ import annotations
 
 from checkov.common.models.enums import CheckCategories, CheckResult
-from fd_common import StackAwareCheck, effective_tags, first, is_true
+from fd_common import StackAwareCheck, effective_tags, first, is_production, is_true
 
-PRODUCTION = "prod"
 PROTECTION_ARGUMENT = {
     "aws_rds_cluster": "deletion_protection",
     "aws_db_instance": "deletion_protection",
@@ -32,7 +32,7 @@ class ProdDeletionProtection(StackAwareCheck):
         argument = PROTECTION_ARGUMENT[self.entity_type]
         self.evaluated_keys = [argument, "tags"]
         environment = effective_tags(conf, self.stack()).get("Environment")
-        if environment not in (None, "", PRODUCTION):
+        if not is_production(environment):
             return CheckResult.PASSED
         if is_true(first(conf, argument)):
             return CheckResult.PASSED

@@ -3,7 +3,8 @@
 Applies to aws_codedeploy_deployment_group (change control, PCI DSS 6.5):
 - `auto_rollback_configuration` is enabled and its events include DEPLOYMENT_STOP_ON_ALARM;
 - `alarm_configuration` is enabled and names at least one alarm;
-- in production (the effective `Environment` tag is `prod`, or unknown: fails safe), the
+- in production (the effective `Environment` tag is `prod` or `prod-<suffix>`, or unknown:
+  fails safe; fd_common.is_production), the
   deployment configuration is not all-at-once: neither a predefined `...AllAtOnce` name nor a
   reference to an `aws_codedeploy_deployment_config` of the stack whose traffic routing is
   `AllAtOnce`. A reference that cannot be resolved in the stack cannot be verified and fails.
@@ -14,9 +15,16 @@ from __future__ import annotations
 import re
 
 from checkov.common.models.enums import CheckCategories, CheckResult
-from fd_common import StackAwareCheck, effective_tags, first, is_true, stack_resources, strings
+from fd_common import (
+    StackAwareCheck,
+    effective_tags,
+    first,
+    is_production,
+    is_true,
+    stack_resources,
+    strings,
+)
 
-PRODUCTION = "prod"
 ROLLBACK_ON_ALARM = "DEPLOYMENT_STOP_ON_ALARM"
 REFERENCE = re.compile(r"^\$\{aws_codedeploy_deployment_config\.([^.}]+)\.[a-z_]+\}$")
 
@@ -45,7 +53,7 @@ class ReleaseRollback(StackAwareCheck):
             self.details.append("no alarm is watched during a deployment")
         stack = self.stack()
         environment = effective_tags(conf, stack).get("Environment")
-        if environment in (None, "", PRODUCTION):
+        if is_production(environment):
             problem = self._all_at_once(str(first(conf, "deployment_config_name") or ""), stack)
             if problem:
                 self.details.append(f"Environment={environment or '(unknown)'}: {problem}")

@@ -70,6 +70,20 @@ def tag_map(value: Any) -> dict[str, Any]:
     return {k: v for k, v in value.items() if k not in LINE_MARKERS and k != "//"}
 
 
+PRODUCTION = "prod"
+"""The production environment's name; `prod-<suffix>` (a region or account of it) is too."""
+
+
+def is_production(environment: Any) -> bool:
+    """Whether an `Environment` tag names production: `prod` or `prod-<suffix>` (prod-eu, a
+    production copy in another region or account). An unknown environment (no tag) counts as
+    production, so a rule that cannot tell fails safe."""
+    if environment in (None, ""):
+        return True
+    name = str(environment)
+    return name == PRODUCTION or name.startswith(f"{PRODUCTION}-")
+
+
 def is_true(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
