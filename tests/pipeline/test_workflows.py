@@ -194,6 +194,31 @@ def test_every_upload_replaces_the_artifact_of_an_earlier_attempt() -> None:
     assert [where for where, step in uploads if step["with"].get("overwrite") is not True] == []
 
 
+RERUN_DAYS = 7
+"""How long after a run its failed jobs can still be re-run on the artifacts they download."""
+
+
+def test_artifacts_another_job_downloads_outlive_a_week_of_reruns() -> None:
+    """ "Re-run failed jobs" downloads the first attempt's artifacts: a one-day synth artifact
+    turns a re-run of yesterday's failed plan into a missing-artifact failure."""
+    short = []
+    for path in WORKFLOWS:
+        steps = [(job, step) for job, body in (load(path).get("jobs") or {}).items()
+                 for step in body.get("steps", [])]  # fmt: skip
+        download = "actions/download-artifact@"
+        downloads = [step["with"] for _, step in steps
+                     if str(step.get("uses", "")).startswith(download)]  # fmt: skip
+        wanted = [settings.get("name") or settings.get("pattern", "") for settings in downloads]
+        for job, step in steps:
+            if not str(step.get("uses", "")).startswith("actions/upload-artifact@"):
+                continue
+            name = step["with"]["name"].replace("${{ matrix.environment }}", "dev")
+            downloaded = any(fnmatchcase(name, pattern) for pattern in wanted)
+            if downloaded and int(step["with"].get("retention-days", 90)) < RERUN_DAYS:
+                short.append(f"{path.name}: {job}: {name}")
+    assert short == []
+
+
 def artifact_paths(upload_path: str, files: list[str]) -> list[str]:
     """The paths inside an artifact that upload-artifact makes of `files`: relative to the
     folder before the pattern's first wildcard (to its own folder for one plain file)."""
