@@ -78,6 +78,8 @@ class Rehearsal:
     scratch: Path
     github: GitHubStandIn
     started: float
+    plan_role: str = PLAN_ROLE
+    apply_role: str = APPLY_ROLE
 
     @property
     def environments(self) -> Path:

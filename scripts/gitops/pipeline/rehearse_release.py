@@ -22,6 +22,7 @@ from gitops.bootstrap.state_backend import clients
 from gitops.emulator import server as emulator
 from infra.environments import load_environment
 from infra.naming import Naming
+from infra.origin_verification import HEADER_NAME
 
 if TYPE_CHECKING:
     from gitops.pipeline.rehearse import Rehearsal
@@ -69,6 +70,33 @@ class ReleaseSteps:
             raise ReleaseRehearsalFailed(f"production traffic is split over {live}")
         return live[0]
 
+    def origin_protection(self) -> str:
+        """The load balancer's web ACL after a rollout: still blocking by default, still letting
+        through only requests carrying the origin header (the rollout moves listeners, and the
+        ACL is on the load balancer, so it must be untouched)."""
+        group = self.aws("codedeploy").get_deployment_group(
+            applicationName=self.name, deploymentGroupName=self.name
+        )["deploymentGroupInfo"]
+        listener = group["loadBalancerInfo"]["targetGroupPairInfoList"][0]["prodTrafficRoute"]
+        (described,) = self.aws("elbv2").describe_listeners(
+            ListenerArns=listener["listenerArns"][:1]
+        )["Listeners"]
+        acl = (
+            self.aws("wafv2")
+            .get_web_acl_for_resource(ResourceArn=described["LoadBalancerArn"])
+            .get("WebACL")
+        )
+        headers = {
+            str(statement.get("FieldToMatch", {}).get("SingleHeader", {}).get("Name", "")).lower()
+            for statement in _statements(acl.get("Rules", []) if acl else [])
+        }
+        if not acl or "Block" not in acl["DefaultAction"] or HEADER_NAME not in headers:
+            raise ReleaseRehearsalFailed(
+                "after the rollout the load balancer's web ACL no longer demands"
+                f" {HEADER_NAME}: {acl and acl['Name']}"
+            )
+        return f"web ACL {acl['Name']} still blocks requests without {HEADER_NAME}"
+
     def rollback_alarm(self) -> str:
         """One of the deployment group's rollback alarms: the target 5xx one when it is there."""
         group = self.aws("codedeploy").get_deployment_group(
@@ -99,12 +127,12 @@ class ReleaseSteps:
         return int(pulls[0]["number"])
 
     def deploy(self, number: int, *, rolled_back: bool = False) -> str:
-        """The deploy job after the merge, on the synth the plan job made (one artifact)."""
+        """The deploy job after the merge: its own synth, as the apply role."""
         sha = self.r.github.merge_pull_request(number)
         before = self.traffic()
         result = self.r.gitops(
-            "deploy", self.environment, "--commit", sha, "--no-synth",
-            "--outdir", str(self.r.outdir), expect_failure=rolled_back,
+            "deploy", self.environment, "--commit", sha, "--outdir", str(self.r.outdir),
+            expect_failure=rolled_back, role=self.r.apply_role,
         )  # fmt: skip
         output = result.stdout + result.stderr
         after = self.traffic()
@@ -115,7 +143,10 @@ class ReleaseSteps:
         took = ELAPSED.search(output)
         if took is None or after == before:
             raise ReleaseRehearsalFailed(f"no successful rollout (traffic on {after}): {output}")
-        return f"merge {sha[:12]}: applied; rolled out in {took[1]}s, traffic {before} -> {after}"
+        return (
+            f"merge {sha[:12]}: applied; rolled out in {took[1]}s, traffic {before} -> {after};"
+            f" {self.origin_protection()}"
+        )
 
     def _rolled_back(self, output: str, before: str, after: str) -> str:
         alarm = self.rollback_alarm()
@@ -136,12 +167,28 @@ class ReleaseSteps:
         """The drift workflow right after a rollout: no changes, so Terraform leaves CodeDeploy's
         task definition, load balancer and listener actions alone."""
         result = self.r.gitops(
-            "drift", self.environment, "--no-synth", "--outdir", str(self.r.outdir)
-        )
+            "drift", self.environment, "--no-synth", "--outdir", str(self.r.outdir),
+            role=self.r.plan_role,
+        )  # fmt: skip
         line = result.stdout.strip().splitlines()[-1]
         if line != f"{self.environment}: no drift":
             raise ReleaseRehearsalFailed(f"the re-plan after the rollout is not empty: {line}")
         return f"{line}: the re-plan after the rollout is empty"
+
+
+def _statements(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every byte-match statement of the rules, however deeply nested in and/or/not."""
+    found: list[dict[str, Any]] = []
+    pending: list[Any] = [rule.get("Statement", {}) for rule in rules]
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, dict):
+            if "ByteMatchStatement" in statement:
+                found.append(statement["ByteMatchStatement"])
+            pending.extend(statement.values())
+        elif isinstance(statement, list):
+            pending.extend(statement)
+    return found
 
 
 def _release(steps: ReleaseSteps, old: str, version: str, digest: str, bad: bool) -> None:
