@@ -98,10 +98,9 @@ class LoadBalancer(Construct):
                 bucket=self.access_logs.bucket.id, prefix=ACCESS_LOG_PREFIX, enabled=True
             ),
             tags=naming.tags("alb"),
-            # A construct is not a dependable resource: cdktf synthesizes this as an empty
-            # depends_on, so the ALB does not wait for the bucket policy. Kept as is in the
-            # typing change (no behaviour change); naming the policy resource is the fix.
-            depends_on=[self.access_logs],  # type: ignore[list-item]
+            # The load balancer checks at creation that it may write its access logs, so it
+            # waits for the bucket policy that allows it.
+            depends_on=[self.access_logs.policy],
         )
         self.target_groups = {
             color: LbTargetGroup(

@@ -133,7 +133,7 @@ class LogBucket(Construct):
         )
         # Object events go to EventBridge, where a SIEM or an audit rule can subscribe.
         S3BucketNotification(self, "events", bucket=bucket_id, eventbridge=True)
-        S3BucketPolicy(
+        self.policy = S3BucketPolicy(
             self,
             "policy",
             bucket=bucket_id,

@@ -226,6 +226,18 @@ def test_alb_public_drops_invalid_headers_and_logs_access(stacks, env) -> None:
 
 
 @PER_ENV
+def test_alb_waits_for_the_policy_that_lets_it_write_its_access_logs(stacks, env) -> None:
+    """AWS checks at creation that the load balancer may write to its log bucket."""
+    alb = one(stacks[env], "aws_lb")
+    (policy_id,) = [
+        logical_id
+        for logical_id, body in resources(stacks[env], "aws_s3_bucket_policy").items()
+        if "access-logs" in body["//"]["metadata"]["path"]
+    ]
+    assert f"aws_s3_bucket_policy.{policy_id}" in alb.get("depends_on", [])
+
+
+@PER_ENV
 def test_blue_active_green_standby_target_groups(stacks, env) -> None:
     groups = {body["name"]: body for body in resources(stacks[env], "aws_lb_target_group").values()}
     assert set(groups) == {f"fraud-tg-blue-{env}", f"fraud-tg-green-{env}"}
