@@ -15,7 +15,7 @@ from gitops.errors import GitopsError
 from gitops.github.client import GitHubClient, GitHubError
 from gitops.github.standin import GitHubStandIn
 from gitops.github.transport import RetryPolicy
-from gitops.pipeline import deploy_gate, drift
+from gitops.pipeline import deploy_gate, drift, reviewers
 from gitops.pipeline.environment_plan import EnvironmentPlan
 from gitops.pipeline.plan_comment import MARKER, CommentContext, render
 from gitops.terraform import plan_apply
@@ -212,7 +212,7 @@ def test_a_comment_changed_after_its_run_finished_is_refused(stack, github, clie
     assert stack.applied_values() == []
 
 
-REVIEWERS = deploy_gate.RequiredReviewers()
+REVIEWERS = reviewers.RequiredReviewers()
 
 
 @pytest.mark.parametrize(
@@ -234,7 +234,7 @@ def test_an_environment_meant_to_wait_for_a_reviewer_without_one_is_refused_befo
         planned.append("dev")
         return stack.plan_environment()
 
-    with pytest.raises(deploy_gate.ReviewersMissing) as refused:
+    with pytest.raises(reviewers.ReviewersMissing) as refused:
         deploy_gate.run("dev", merge, plan_environment, client, required_reviewers=REVIEWERS)
     message = str(refused.value)
     assert "\n" not in message and message.startswith(f"dev: {found}")
@@ -259,7 +259,7 @@ def test_a_waiver_in_the_file_turns_the_refusal_into_a_loud_warning(
     stack, github, client, capsys
 ) -> None:
     merge = merged_and_reviewed(stack, github, client)
-    waived = deploy_gate.RequiredReviewers("private repository on the Team plan;\naccepted by CISO")
+    waived = reviewers.RequiredReviewers("private repository on the Team plan;\naccepted by CISO")
     deploy_gate.run("dev", merge, stack.plan_environment, client, required_reviewers=waived)
     assert stack.applied_values() == ["one"]
     (warning,) = [line for line in capsys.readouterr().out.splitlines() if "::warning" in line]

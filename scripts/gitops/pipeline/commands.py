@@ -67,7 +67,7 @@ def plan(args: argparse.Namespace) -> None:
 def deploy(args: argparse.Namespace) -> None:
     from gitops.bootstrap.state_backend import clients
     from gitops.github.client import GitHubClient
-    from gitops.pipeline import deploy_gate, rollout
+    from gitops.pipeline import deploy_gate, reviewers, rollout
     from gitops.terraform.plan_apply import DEPLOY
 
     client = GitHubClient.from_environment()
@@ -80,7 +80,7 @@ def deploy(args: argparse.Namespace) -> None:
         client,
         roll_out=lambda: rollout.follow(config, clients(config)),
         required_reviewers=(
-            deploy_gate.RequiredReviewers(settings.reviewers_waiver)
+            reviewers.RequiredReviewers(settings.reviewers_waiver)
             if settings.require_reviewers
             else None
         ),
