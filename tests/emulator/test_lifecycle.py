@@ -179,3 +179,15 @@ def test_an_emulator_that_never_answers_is_stopped(tmp_path: Path, monkeypatch) 
         emulator.start()
     assert launched and not emulator.is_alive(launched[0])
     assert emulator.read_state() is None
+
+
+def test_a_process_identity_is_its_kernel_start_tick_not_a_wall_clock_time() -> None:
+    """`ps -o lstart=` shifts with a virtual machine's drifting boot time, and a long session
+    once took its own emulator for a stranger; the kernel's start tick never moves."""
+    import os
+
+    identity = emulator.process_identity(os.getpid())
+    stat = Path(f"/proc/{os.getpid()}/stat").read_text()
+    assert identity is not None and identity.split()[0] == stat.rsplit(")", 1)[1].split()[19]
+    assert "python" in identity
+    assert emulator.process_identity(os.getpid()) == identity

@@ -56,7 +56,7 @@ class EmulatorState:
     log_file: str
     started_at: float
     identity: str = ""
-    """`ps -o lstart=,args=` of the process when it started: what proves it is ours."""
+    """`process_identity` of the process when it started: what proves it is ours."""
 
     @property
     def endpoint(self) -> str:
@@ -91,7 +91,25 @@ def _write_state(state: EmulatorState) -> None:
 
 
 def process_identity(pid: int) -> str | None:
-    """Start time and command line of a live process (None when there is none)."""
+    """Start time and command line of a live process (None when there is none).
+
+    On Linux: the start in clock ticks since boot (`/proc/<pid>/stat`, field 22) and the command
+    line, both fixed for the life of the process. `ps -o lstart=` derives a wall-clock start from
+    the boot time, which drifts on a virtual machine, so a long session saw its own emulator as a
+    stranger. Elsewhere: `ps`.
+    """
+    proc = Path("/proc") / str(pid)
+    try:
+        stat = (proc / "stat").read_text()
+        command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        pass
+    else:
+        # Field 2 (the name) may hold spaces and parentheses: count fields after its last ")".
+        start_ticks = stat.rsplit(")", 1)[1].split()[19]
+        return f"{start_ticks} {command}"
     try:
         shown = subprocess.run(
             ["ps", "-ww", "-o", "lstart=,args=", "-p", str(pid)],
