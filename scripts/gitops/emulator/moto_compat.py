@@ -24,6 +24,8 @@ these operations against a live server so an upgrade that breaks them fails loud
   object request. The emulator serves only HTTPS (gitops.emulator.server), so that statement can
   never match there; it is left out when moto evaluates a bucket policy.
 - CodeDeploy's missing operations and its ECS blue/green deployments: gitops.emulator.codedeploy.
+- moto's server handles requests in parallel threads over backends that are not thread-safe:
+  requests are served one at a time.
 
 Not patched, because moto already answers the settled state at the first read (tests pin it):
 the load balancer is `active`, Aurora clusters and instances `available` and, once deleted,
@@ -55,6 +57,7 @@ from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.core.responses import ActionResult
 from moto.ec2.models.security_groups import SecurityGroupRule
 from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.rds.models import DBCluster, DBInstance
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
@@ -321,6 +324,20 @@ def _rule_description(self: SecurityGroupRule) -> str | None:
     return self.ip_range.get("Description") or self.source_group.get("Description")
 
 
+_request_lock = threading.Lock()
+_original_dispatch = DomainDispatcherApplication.__call__
+
+
+def _one_request_at_a_time(self: DomainDispatcherApplication, environ: Any, start: Any) -> Any:
+    """moto's backends are plain dicts and lists that werkzeug's request threads share, and
+    Terraform sends up to ten requests at once: a request that fails half-way through a change
+    answers 500, the SDK retries it, and Terraform reports the half-made change as a conflict
+    (`InvalidPermission.Duplicate` seen in a rehearsal). One request at a time; moto is bound
+    by the GIL anyway, and TLS handshakes still run in parallel."""
+    with _request_lock:
+        return _original_dispatch(self, environ, start)
+
+
 def install() -> None:
     """Add the missing operations to moto's classes and routes (idempotent)."""
     # (class, attribute, replacement), set with setattr as codedeploy.install does: moto's
@@ -348,6 +365,7 @@ def install() -> None:
         (XRayResponse, "list_tags_for_resource", _xray_list_tags),
         (XRayResponse, "tag_resource", _xray_tag),
         (XRayResponse, "untag_resource", _xray_untag),
+        (DomainDispatcherApplication, "__call__", _one_request_at_a_time),
     )  # fmt: skip
     for owner, attribute, replacement in patches:
         setattr(owner, attribute, replacement)
