@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -342,6 +343,32 @@ def _run(rehearsal: Rehearsal, example: Path | None) -> None:
     rehearse_release.run(r, ENVIRONMENT)
 
 
+SERVER_ERROR = re.compile(r'" 5\d\d ')
+"""A werkzeug access-log line answered with a 5xx."""
+
+
+def emulator_errors(log_file: Path, limit: int = 40) -> str:
+    """The emulator log's server errors (5xx answers and tracebacks), the last `limit` lines:
+    a 500 the AWS SDK retried can surface in Terraform as an unrelated conflict."""
+    try:
+        lines = log_file.read_text(errors="replace").splitlines()
+    except OSError:
+        return f"no emulator log at {log_file}"
+    wanted: list[str] = []
+    in_traceback = False
+    for line in lines:
+        if line.startswith("Traceback"):
+            in_traceback = True
+        elif in_traceback:
+            in_traceback = line[:1].isspace()  # the exception's own line ends the traceback
+        elif not SERVER_ERROR.search(line):
+            continue
+        wanted.append(line)
+    if not wanted:
+        return f"the emulator answered no request with a server error ({log_file})"
+    return "\n".join([f"emulator server errors ({log_file}):", *wanted[-limit:]])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gitops.pipeline.rehearse", description=__doc__)
     parser.add_argument(
@@ -354,19 +381,25 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="gitops-rehearsal-"))
     print(f"rehearsal in {scratch}", flush=True)
+    failed = True
     try:
         with GitHubStandIn() as github:
             rehearsal = Rehearsal(scratch, github, started)
             _seed_repository(rehearsal)
             _run(rehearsal, args.write_example)
             print(f"{len(github.requests)} GitHub API calls answered by the stand-in")
+        failed = False
     except (RehearsalFailed, rehearse_release.ReleaseRehearsalFailed) as error:
         print(f"rehearsal failed: {error}", file=sys.stderr)
         return 1
     finally:
+        if failed:  # CI keeps only the job log: put the emulator's side of the failure there
+            print(emulator_errors(emulator.emulator_dir() / "moto.log"), file=sys.stderr)
         emulator.stop()
         os.environ.pop(ENFORCE_VARIABLE, None)
-        if not args.keep:
+        if failed:
+            print(f"kept {scratch} (emulator log, Terraform output, stand-in repository)")
+        elif not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
     print(f"rehearsal passed in {time.perf_counter() - started:.1f}s")
     return 0
