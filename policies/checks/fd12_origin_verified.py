@@ -5,8 +5,10 @@ forwards anything would let a caller skip them. An internet-facing application l
 passes when either
 
 - its associated WAFv2 web ACL blocks by default and every rule that allows checks an origin
-  proof: a `byte_match_statement` on a single header, `EXACTLY`, whose search string is a
-  reference (a secret read at plan time, never a literal in code), or an
+  proof: a `byte_match_statement` on a single header, `EXACTLY`, whose search string comes from
+  somewhere other than the code (see `_generated`: a value Terraform generates or a resource or
+  data source provides, through any locals; never a literal, even one wrapped in a local, a
+  function or a `terraform_data`), or an
   `ip_set_reference_statement` to an IP set of the stack whose addresses are no wider than /8
   (operator networks); `and` needs one such branch, `or` needs them all; or
 - every listener that forwards verifies client certificates (`mutual_authentication` mode
@@ -19,6 +21,7 @@ custom rule group cannot be seen and fail; AWS managed rule groups are taken to 
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from checkov.common.models.enums import CheckCategories, CheckResult
@@ -34,8 +37,42 @@ def _one(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _reference(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("${") and value.endswith("}")
+STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
+REFERENCE = re.compile(
+    r"(?<![\w.-])(local|var|data\.[a-z0-9_]+|[a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)"
+)
+"""`local.<name>`, `var.<name>`, `data.<type>.<name>`, `<type>.<name>`: kind and name."""
+NOT_A_SOURCE = frozenset({"path", "terraform", "count", "each", "self"})
+"""Named values that are known from the code itself."""
+GENERATORS = ("uuid()",)
+"""Functions whose result Terraform draws at random: a value from one is no literal."""
+MAX_DEPTH = 8
+
+
+def _generated(value: Any, stack: dict[str, Any], depth: int = 0) -> bool:
+    """Whether a search string is a value the code does not spell out: one `${...}` expression
+    that, string literals aside, calls a generator or names a resource, data source or variable,
+    or a local or `terraform_data` whose own expression does (followed through)."""
+    if depth > MAX_DEPTH or not isinstance(value, str):
+        return False
+    if not (value.startswith("${") and value.endswith("}")) or "${" in value[2:]:
+        return False  # a literal, or a template mixing one with expressions
+    expression = STRING_LITERAL.sub('""', value[2:-1])
+    if any(generator in expression for generator in GENERATORS):
+        return True
+    for kind, name in REFERENCE.findall(expression):
+        if kind in NOT_A_SOURCE:
+            continue
+        if kind == "local":
+            target = (stack.get("locals") or {}).get(name)
+        elif kind == "terraform_data":
+            body = (stack.get("resource", {}).get("terraform_data") or {}).get(name) or {}
+            target = body.get("input")
+        else:
+            return True  # a resource's or data source's attribute, or a variable
+        if _generated(target, stack, depth + 1):
+            return True
+    return False
 
 
 class OriginVerified(StackAwareCheck):
@@ -106,20 +143,22 @@ class OriginVerified(StackAwareCheck):
         for rule in acl.get("rule") or []:
             if not isinstance(rule, dict) or "allow" not in _one(rule.get("action")):
                 continue
-            if not self._proves_origin(_one(rule.get("statement")), ip_sets):
+            if not self._proves_origin(_one(rule.get("statement")), ip_sets, stack):
                 problems.append(
                     f"web ACL {name} rule {rule.get('name')!r} allows without an origin proof"
                 )
         return problems
 
-    def _proves_origin(self, statement: dict[str, Any], ip_sets: dict[str, dict]) -> bool:
+    def _proves_origin(
+        self, statement: dict[str, Any], ip_sets: dict[str, dict], stack: dict[str, Any]
+    ) -> bool:
         if "byte_match_statement" in statement:
             match = _one(statement["byte_match_statement"])
             header = _one(_one(match.get("field_to_match")).get("single_header")).get("name")
             return (
                 bool(header)
                 and match.get("positional_constraint") == "EXACTLY"
-                and _reference(match.get("search_string"))
+                and _generated(match.get("search_string"), stack)
             )
         if "ip_set_reference_statement" in statement:
             ip_set = ip_sets.get(_one(statement["ip_set_reference_statement"]).get("arn"))
@@ -130,10 +169,10 @@ class OriginVerified(StackAwareCheck):
             for branch in _one(statement.get(key)).get("statement") or []
         ]
         if "and_statement" in statement:
-            return any(self._proves_origin(branch, ip_sets) for branch in branches)
+            return any(self._proves_origin(branch, ip_sets, stack) for branch in branches)
         if "or_statement" in statement:
             return bool(branches) and all(
-                self._proves_origin(branch, ip_sets) for branch in branches
+                self._proves_origin(branch, ip_sets, stack) for branch in branches
             )
         return False
 

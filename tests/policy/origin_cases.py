@@ -15,8 +15,18 @@ TAGS = {
     "DataClassification": "pci-confidential",
 }
 ACL = "${aws_wafv2_web_acl.acl.arn}"
-SECRET = "${data.aws_secretsmanager_secret_version.current.secret_string}"
-PREVIOUS = "${data.aws_secretsmanager_secret_version.previous.secret_string}"
+SECRET = "${local.value_a}"
+PREVIOUS = "${local.value_b}"
+GENERATED = '${sensitive(join("", [replace(uuid(), "-", ""), replace(uuid(), "-", "")]))}'
+VALUES: dict[str, dict] = {
+    # as the stack writes them: Terraform generates each value, a local marks it sensitive
+    "locals": {"value_a": "${sensitive(terraform_data.value_a.output)}",
+               "value_b": "${sensitive(terraform_data.value_b.output)}",
+               "hidden": '${sensitive("hunter2")}', "spelled_out": "hunter2",
+               "from_literal_data": "${terraform_data.literal.output}"},
+    "terraform_data": {"value_a": {"input": GENERATED}, "value_b": {"input": GENERATED},
+                       "literal": {"input": '${sensitive("hunter2")}'}},
+}  # fmt: skip
 
 
 def header(value: str, constraint: str = "EXACTLY") -> dict[str, Any]:
@@ -44,6 +54,7 @@ def guarded_alb(
     *rules: dict[str, Any], default: str = "block", addresses: tuple[str, ...] = ("203.0.113.0/24",)
 ) -> dict[str, dict]:
     return {
+        **VALUES,
         "aws_lb": {"alb": {"internal": False, "load_balancer_type": "application"}},
         "aws_wafv2_ip_set": {"ops": {"name": "ops", "scope": "REGIONAL",
                                      "ip_address_version": "IPV4", "addresses": list(addresses)}},
@@ -74,6 +85,18 @@ ORIGIN_CASES: list[tuple[str, str, str, str | None, dict[str, dict], dict[str, s
      guarded_alb(ORIGIN, default="allow"), TAGS),
     ("origin-literal-secret-in-code", "CKV_FD_12", SUBJECT, "failed",
      guarded_alb(allow("origin", header("hunter2"))), TAGS),
+    ("origin-literal-in-an-expression", "CKV_FD_12", SUBJECT, "failed",
+     guarded_alb(allow("origin", header('${sensitive("hunter2")}'))), TAGS),
+    ("origin-literal-in-a-template", "CKV_FD_12", SUBJECT, "failed",
+     guarded_alb(allow("origin", header("hunter2${local.value_a}"))), TAGS),
+    ("origin-literal-behind-locals", "CKV_FD_12", SUBJECT, "failed",
+     guarded_alb(allow("origin", {"or_statement": {"statement": [
+         header("${local.hidden}"), header("${local.spelled_out}")]}})), TAGS),
+    ("origin-literal-in-terraform-data", "CKV_FD_12", SUBJECT, "failed",
+     guarded_alb(allow("origin", header("${local.from_literal_data}"))), TAGS),
+    ("origin-read-from-a-data-source", "CKV_FD_12", SUBJECT, "passed",
+     guarded_alb(allow("origin", header(
+         "${data.aws_secretsmanager_secret_version.current.secret_string}"))), TAGS),
     ("origin-header-prefix-only", "CKV_FD_12", SUBJECT, "failed",
      guarded_alb(allow("origin", header(SECRET, "STARTS_WITH"))), TAGS),
     ("origin-or-with-a-geo-branch", "CKV_FD_12", SUBJECT, "failed",

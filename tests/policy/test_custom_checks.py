@@ -372,7 +372,10 @@ def fixture_stack(
     if default_tags is not None:
         provider["default_tags"] = [{"tags": default_tags}]
     body: dict[str, dict] = {}
+    locals_ = resources.get("locals")  # a top-level block, not a resource type
     for resource_type, named in resources.items():
+        if resource_type == "locals":
+            continue
         body[resource_type] = {
             name: {
                 "//": {
@@ -387,6 +390,7 @@ def fixture_stack(
         "terraform": {"required_providers": {"aws": {"source": "aws", "version": "5.100.0"}}},
         "provider": {"aws": [provider, {"alias": "replica", "region": "eu-west-1"}]},
         "resource": body,
+        **({"locals": locals_} if locals_ else {}),
     }
 
 
