@@ -1,32 +1,36 @@
-"""The origin-verification secret: the header value API Gateway adds and the ALB's web ACL demands.
+"""The origin-verification values: the header API Gateway adds and the ALB's web ACL demands.
 
-Terraform owns the rotation, so the two sides always move in one apply and in a safe order:
+Terraform owns both values and never reads them back from AWS, so planning needs no permission
+to read a secret (issue #14):
 
-- the secret (KMS-encrypted) gets a new version whenever `secret_string_wo_version` changes: the
-  number of whole rotation periods since the epoch, computed from `plantimestamp()`, so the first
-  plan after each boundary rotates. The value comes from an ephemeral random password and is
-  written write-only: it is in no plan and not in the version's state;
-- Secrets Manager moves the old AWSCURRENT to AWSPREVIOUS by itself; two data sources read both
-  (the previous one falls back to the current one while no AWSPREVIOUS exists yet);
-- the web ACL accepts either value and is updated before API Gateway starts sending the new one
-  (the API's integrations depend on the ACL), so a request in flight with the old value passes.
+- the rotation period n is the number of whole `rotation_days` periods since the epoch,
+  computed from `plantimestamp()`: the first plan after each boundary rotates;
+- two values, A and B, are `terraform_data` resources (built into Terraform: no provider and no
+  AWS call). Each is generated once, by Terraform, and kept until its generation marker
+  changes: A's marker is floor(n / 2), B's floor((n + 1) / 2). A is replaced when n becomes
+  even, B when n becomes odd, so each value lives two periods and the two overlap by one;
+- API Gateway sends the value replaced most recently (A when n is even, B when odd); the web
+  ACL accepts both. When a period turns, the new value is accepted and sent in the same apply
+  (the integrations depend on the ACL, so the ACL is updated first), and the value sent until
+  then stays accepted for one more period: no request in flight is refused;
+- the KMS-encrypted secret holds the value in use, written write-only (in no plan, not in the
+  version's state) with `secret_string_wo_version` = n, for people and tools that need it.
 
-The values do reach the web ACL's and the integrations' state (encrypted in the state bucket):
-WAF and API Gateway take them as plain arguments. Terraform marks them sensitive, so plans,
-comments and logs show `(sensitive)`.
+The values do reach the state of the value resources, the web ACL and the integrations
+(encrypted in the state bucket): WAF and API Gateway take them as plain arguments. Every use is
+wrapped in `sensitive()`, so plans, comments and logs show `(sensitive)`.
+
+If two period boundaries pass with no apply in between, the next apply replaces both values at
+once: requests in flight with the old value during that apply can be refused for the seconds WAF
+takes to propagate. The daily drift job shows the rotation on the boundary day; deploy within a
+period.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import TerraformLocal, TerraformStack, Token
-from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret_version import (
-    DataAwsSecretsmanagerSecretVersion,
-)
-from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret_versions import (
-    DataAwsSecretsmanagerSecretVersions,
-)
+from cdktf import DataResource, TerraformLocal, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from constructs import Construct
@@ -35,9 +39,15 @@ from infra.naming import Naming
 
 HEADER_NAME = "x-origin-verify"
 """Lower case: WAF matches header names case-insensitively, API Gateway sends it as written."""
-SECRET_LENGTH = 64
-"""Characters of the value: letters and digits only, so it needs no quoting in API Gateway."""
-EPHEMERAL_TYPE = "aws_secretsmanager_random_password"
+VALUE_EXPRESSION = 'join("", [replace(uuid(), "-", ""), replace(uuid(), "-", "")])'
+"""64 hex characters: two of Terraform's `uuid()`, which draws all 128 bits of each from Go's
+`crypto/rand` (hashicorp/go-uuid). Hex only, so the value needs no quoting in API Gateway."""
+SLOTS = ("a", "b")
+GENERATION = {"a": "floor({n} / 2)", "b": "floor(({n} + 1) / 2)"}
+"""Each value's generation marker as a function of the period n: A's changes when n becomes
+even, B's when n becomes odd."""
+CURRENT = "{n} % 2 == 0 ? {a} : {b}"
+"""The value API Gateway sends in period n: the one replaced most recently."""
 
 
 def days_since_epoch(timestamp: str) -> str:
@@ -63,7 +73,8 @@ class OriginVerificationProps:
     kms_key_arn: str
     """Customer-managed key that encrypts the secret."""
     rotation_days: int = 30
-    """Left out, a new value every 30 days (taken into use by the first apply after that)."""
+    """Left out, a new value is sent every 30 days (from the first apply after that), and each
+    value is accepted for 60."""
     recovery_window_days: int = 7
     """Days a deleted secret can still be restored; 0 deletes at once (emulator, tests)."""
 
@@ -75,13 +86,53 @@ class OriginVerificationProps:
 
 
 class OriginVerification(Construct):
-    """The secret and its two readable values: `current_value` (sent) and `accepted_values`."""
+    """Two staggered values: `current_value` (sent) and `accepted_values` (both, in the ACL)."""
 
     header_name = HEADER_NAME
 
     def __init__(self, scope: Construct, id: str, props: OriginVerificationProps) -> None:
         super().__init__(scope, id)
         naming = props.naming
+        self.period = TerraformLocal(
+            self,
+            "rotation-period",
+            f"${{floor({days_since_epoch('plantimestamp()')} / {props.rotation_days})}}",
+        )
+        n = _hcl(self.period.expression)
+        values: dict[str, TerraformLocal] = {}
+        for slot in SLOTS:
+            # `DataResource` is cdktf's `terraform_data`. It types `input` as a map, so inputs
+            # are set as overrides: a number here, a string below.
+            generation = DataResource(self, f"generation-{slot}")
+            generation.add_override("input", f"${{{GENERATION[slot].format(n=n)}}}")
+            value = DataResource(
+                self,
+                f"value-{slot}",
+                # A new value only when the generation changes: `uuid()` is new on every plan,
+                # so the input's own changes are ignored. Terraform's JSON syntax wants the
+                # trigger as a bare address; given the resource, cdktf would write `${...}`.
+                lifecycle=TerraformResourceLifecycle(
+                    ignore_changes=["input"],
+                    replace_triggered_by=[
+                        f"{generation.terraform_resource_type}.{generation.friendly_unique_id}"
+                    ],
+                ),
+            )
+            value.add_override("input", f"${{sensitive({VALUE_EXPRESSION})}}")
+            # terraform_data's `output` repeats its sensitive input unmarked: mark it again here,
+            # so every resource that uses it (web ACL, integrations) holds it as sensitive.
+            values[slot] = TerraformLocal(
+                self,
+                f"value-{slot}-sensitive",
+                f"${{sensitive({_hcl(value.get_string_attribute('output'))})}}",
+            )
+        a, b = (_hcl(values[slot].expression) for slot in SLOTS)
+        current = TerraformLocal(self, "current-value", f"${{{CURRENT.format(n=n, a=a, b=b)}}}")
+        self.current_value: str = Token.as_string(current.expression)
+        self.accepted_values: tuple[str, str] = (
+            Token.as_string(values["a"].expression),
+            Token.as_string(values["b"].expression),
+        )
         self.secret = SecretsmanagerSecret(
             self,
             "secret",
@@ -91,41 +142,16 @@ class OriginVerification(Construct):
             recovery_window_in_days=props.recovery_window_days,
             tags=naming.tags("origin-verify"),
         )
-        ephemeral = f"{EPHEMERAL_TYPE}.{naming.name('origin-verify').replace('-', '_')}"
-        TerraformStack.of(self).add_override(
-            f"ephemeral.{ephemeral}",
-            {"password_length": SECRET_LENGTH, "exclude_punctuation": True},
-        )
-        period = TerraformLocal(
-            self,
-            "rotation-period",
-            f"${{floor({days_since_epoch('plantimestamp()')} / {props.rotation_days})}}",
-        )
         self.version = SecretsmanagerSecretVersion(
             self,
             "value",
             secret_id=self.secret.id,
-            secret_string_wo=f"${{ephemeral.{ephemeral}.random_password}}",
-            secret_string_wo_version=Token.as_number(period.expression),
+            secret_string_wo=self.current_value,
+            secret_string_wo_version=Token.as_number(self.period.expression),
         )
-        current = DataAwsSecretsmanagerSecretVersion(
-            self,
-            "current",
-            secret_id=self.secret.id,
-            version_stage="AWSCURRENT",
-            depends_on=[self.version],
-        )
-        versions = DataAwsSecretsmanagerSecretVersions(
-            self, "versions", secret_id=self.secret.id, depends_on=[self.version]
-        )
-        previous = DataAwsSecretsmanagerSecretVersion(self, "previous", secret_id=self.secret.id)
-        # Before the first rotation there is no AWSPREVIOUS: accept the current value twice.
-        previous.add_override(
-            "version_id",
-            "${try([for v in data.aws_secretsmanager_secret_versions."
-            f"{versions.friendly_unique_id}.versions : v.version_id"
-            ' if contains(v.version_stages, "AWSPREVIOUS")][0],'
-            f" data.aws_secretsmanager_secret_version.{current.friendly_unique_id}.version_id)}}",
-        )
-        self.current_value: str = current.secret_string
-        self.accepted_values: tuple[str, str] = (current.secret_string, previous.secret_string)
+
+
+def _hcl(token: object) -> str:
+    """A token as a string that can sit inside a larger `${...}` expression: cdktf writes the
+    reference without its own `${}` there (`${floor(local.x / 2)}`)."""
+    return Token.as_string(token)

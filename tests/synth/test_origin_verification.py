@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -41,9 +42,39 @@ def sent_by_api_gateway(stack: dict[str, Any]) -> str:
     return value[1:-1]
 
 
-def data_ref(stack: dict[str, Any], path: str) -> str:
-    logical_id, _ = find(stack, "data.aws_secretsmanager_secret_version", path)
-    return f"${{data.aws_secretsmanager_secret_version.{logical_id}.secret_string}}"
+def origin_local(stack: dict[str, Any], name: str) -> tuple[str, str]:
+    """(name, expression) of the origin-verification construct's local `name`."""
+    (found,) = [
+        (key, expression)
+        for key, expression in stack["locals"].items()
+        if key.startswith(f"origin-verification_{name}_")
+    ]
+    return found
+
+
+def local_ref(stack: dict[str, Any], name: str) -> str:
+    return f"${{local.{origin_local(stack, name)[0]}}}"
+
+
+CURRENT = re.compile(r"^\$\{local\.(\S+) % 2 == 0 \? local\.(\S+) : local\.(\S+)\}$")
+
+
+def sent_in_period(stack: dict[str, Any], n: int) -> str:
+    """What API Gateway sends in period n: the branch of the current-value local n selects."""
+    match = CURRENT.match(origin_local(stack, "current-value")[1])
+    assert match is not None
+    period, even, odd = match.groups()
+    assert f"${{local.{period}}}" == local_ref(stack, "rotation-period")
+    return f"${{local.{even if n % 2 == 0 else odd}}}"
+
+
+def accepted_by_the_acl(stack: dict[str, Any]) -> list[str]:
+    acl = web_acl_of(stack)
+    assert acl is not None
+    statement = acl["rule"][0]["statement"]
+    return [
+        s["byte_match_statement"]["search_string"] for s in statement["or_statement"]["statement"]
+    ]
 
 
 @PER_ENV
@@ -53,28 +84,23 @@ def test_a_request_without_the_header_reaches_no_target_group(stacks, env) -> No
     assert reachable_target_groups(stack, Request(OPERATOR)) == [], "no operator network listed"
     wrong = Request(INTERNET, {HEADER_NAME: "guess"})
     assert reachable_target_groups(stack, wrong) == []
-    elsewhere = Request(INTERNET, {"x-api-key": sent_by_api_gateway(stack)})
-    assert reachable_target_groups(stack, elsewhere) == [], "the value under another header"
+    for n in (0, 1):
+        elsewhere = Request(INTERNET, {"x-api-key": sent_in_period(stack, n)})
+        assert reachable_target_groups(stack, elsewhere) == [], "the value under another header"
 
 
 @PER_ENV
-def test_what_api_gateway_sends_reaches_the_active_target_group(stacks, env) -> None:
+def test_both_values_are_accepted_and_api_gateway_sends_one_of_them(stacks, env) -> None:
     stack = stacks[env]
-    sent = sent_by_api_gateway(stack)
-    assert sent == data_ref(stack, "origin-verification/current")
-    for name in (HEADER_NAME, HEADER_NAME.upper()):  # header names are case-insensitive
-        reached = reachable_target_groups(stack, Request(INTERNET, {name: sent}))
-        assert reached == [f"fraud-tg-blue-{env}"]
-
-
-@PER_ENV
-def test_the_previous_value_still_passes_during_a_rotation(stacks, env) -> None:
-    stack = stacks[env]
-    previous = data_ref(stack, "origin-verification/previous")
-    assert previous != sent_by_api_gateway(stack)
-    assert reachable_target_groups(stack, Request(INTERNET, {HEADER_NAME: previous})) == [
-        f"fraud-tg-blue-{env}"
-    ]
+    assert sent_by_api_gateway(stack) == local_ref(stack, "current-value")
+    accepted = [local_ref(stack, "value-a-sensitive"), local_ref(stack, "value-b-sensitive")]
+    assert accepted_by_the_acl(stack) == accepted
+    assert [sent_in_period(stack, n) for n in (0, 1)] == accepted  # even: A, odd: B
+    for n in (0, 1):
+        sent = sent_in_period(stack, n)
+        for name in (HEADER_NAME, HEADER_NAME.upper()):  # header names are case-insensitive
+            reached = reachable_target_groups(stack, Request(INTERNET, {name: sent}))
+            assert reached == [f"fraud-tg-blue-{env}"]
 
 
 @PER_ENV
@@ -88,18 +114,47 @@ def test_the_web_acl_changes_before_api_gateway_sends_a_new_value(stacks, env) -
 
 
 @PER_ENV
-def test_the_secret_is_kms_encrypted_written_write_only_and_in_no_output(stacks, env) -> None:
+def test_terraform_generates_the_values_and_marks_them_sensitive(stacks, env) -> None:
+    stack = stacks[env]
+    period = local_ref(stack, "rotation-period")[2:-1]
+    expected_generation = {"a": f"${{floor({period} / 2)}}", "b": f"${{floor(({period} + 1) / 2)}}"}
+    for slot in ("a", "b"):
+        generation, marker = find(stack, "terraform_data", f"origin-verification/generation-{slot}")
+        assert marker["input"] == expected_generation[slot]
+        value, body = find(stack, "terraform_data", f"origin-verification/value-{slot}")
+        assert body["input"] == (
+            '${sensitive(join("", [replace(uuid(), "-", ""), replace(uuid(), "-", "")]))}'
+        )
+        assert body["lifecycle"] == {
+            "ignore_changes": ["input"],
+            "replace_triggered_by": [f"terraform_data.{generation}"],
+        }
+        assert origin_local(stack, f"value-{slot}-sensitive")[1] == (
+            f"${{sensitive(terraform_data.{value}.output)}}"
+        )
+
+
+@PER_ENV
+def test_nothing_reads_the_secret_back(stacks, env) -> None:
+    stack = stacks[env]
+    data_sources = [t for t in stack.get("data", {}) if t.startswith("aws_secretsmanager")]
+    assert data_sources == []
+    assert "ephemeral" not in stack
+
+
+@PER_ENV
+def test_the_secret_holds_the_current_value_kms_encrypted_and_write_only(stacks, env) -> None:
     stack = stacks[env]
     _, secret = find(stack, "aws_secretsmanager_secret", "origin-verification/secret")
     assert secret["kms_key_id"] == ref(stack, "aws_kms_key", "keys/data", "arn")
     _, version = find(stack, "aws_secretsmanager_secret_version", "origin-verification/value")
     assert "secret_string" not in version
-    assert version["secret_string_wo"].startswith("${ephemeral.aws_secretsmanager_random_password")
-    (password,) = stack["ephemeral"]["aws_secretsmanager_random_password"].values()
-    assert password == {"password_length": 64, "exclude_punctuation": True}
-    assert "aws_secretsmanager_secret_version" not in json.dumps(stack["output"])
+    assert version["secret_string_wo"] == local_ref(stack, "current-value")
+    assert version["secret_string_wo_version"] == local_ref(stack, "rotation-period")
+    outputs = json.dumps(stack["output"])
+    assert "origin-verification" not in outputs and "aws_secretsmanager" not in outputs
     days = load_environment(env).load_balancer.origin_secret_rotation_days
-    (period,) = [v for k, v in stack["locals"].items() if "rotation-period" in k]
+    period = origin_local(stack, "rotation-period")[1]
     assert period.endswith(f" / {days})}}") and "plantimestamp()" in period
 
 
@@ -141,7 +196,7 @@ def test_listed_operators_reach_the_service_and_nobody_else_does(with_operators)
 def test_the_test_listener_answers_operators_and_nobody_else(stacks, with_operators) -> None:
     port = load_environment("dev").blue_green.test_listener.port
     assert reachable_target_groups(with_operators, Request(OPERATOR, port=port))
-    header = {HEADER_NAME: sent_by_api_gateway(with_operators)}
+    header = {HEADER_NAME: sent_in_period(with_operators, 0)}
     assert reachable_target_groups(with_operators, Request(INTERNET, header, port=port)) == []
     for env in ENVIRONMENTS:  # the files list no operator: the test port is closed to all
         assert reachable_target_groups(stacks[env], Request(OPERATOR, port=port)) == []
@@ -159,3 +214,126 @@ def test_the_rotation_day_count_is_the_real_day_count_in_terraform(tmp_path: Pat
                             check=True)  # fmt: skip
     expected = [(date - datetime.date(1970, 1, 1)).days for date in dates]
     assert json.loads(json.loads(result.stdout)) == expected
+
+
+def _terraform(args: list[str], cwd: Path, stdin: str | None = None) -> str:
+    result = subprocess.run(["terraform", *args], cwd=cwd, input=stdin, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _origin_parts(stack: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """The construct's locals and terraform_data resources: Terraform alone, no provider."""
+    locals_ = {k: v for k, v in stack["locals"].items() if k.startswith("origin-verification_")}
+    data = {
+        name: {k: v for k, v in body.items() if k != "//"}
+        for name, body in resources(stack, "terraform_data").items()
+        if name.startswith("origin-verification_")
+    }
+    return locals_, data
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="needs terraform on PATH")
+def test_each_value_sent_is_still_accepted_the_period_after(stacks, tmp_path: Path) -> None:
+    """The stagger, evaluated by Terraform from the synthesized expressions over consecutive
+    periods: a value is a slot (A or B) and its generation marker."""
+    stack = stacks["dev"]
+    locals_, data = _origin_parts(stack)
+    period = origin_local(stack, "rotation-period")[0]
+    slots = [origin_local(stack, f"value-{slot}-sensitive")[0] for slot in ("a", "b")]
+
+    def at_n(expression: str) -> str:  # one local's expression with the period as `n`
+        expression = expression.removeprefix("${").removesuffix("}")
+        return expression.replace(f"local.{period}", "n")
+
+    generations = []
+    for slot in slots:  # accepted value -> its terraform_data -> its generation marker
+        value = locals_[slot].removeprefix("${sensitive(terraform_data.").split(".")[0]
+        (trigger,) = data[value]["lifecycle"]["replace_triggered_by"]
+        generations.append(at_n(data[trigger.removeprefix("terraform_data.")]["input"]))
+    current = at_n(locals_[origin_local(stack, "current-value")[0]])
+    for index, slot in enumerate(slots):
+        current = current.replace(f"local.{slot}", str(index))
+    first = 20_000  # about the period a 30-day rotation is in today; 12 consecutive ones
+    row = f"[{generations[0]}, {generations[1]}, {current}]"
+    rows = f"jsonencode([for n in range({first}, {first + 12}) : {row}])\n"
+    evaluated = json.loads(json.loads(_terraform(["console"], tmp_path, rows)))
+    accepted = [{(0, a), (1, b)} for a, b, _ in evaluated]
+    sent = [(slot, (a, b)[slot]) for a, b, slot in evaluated]
+    for n in range(len(evaluated) - 1):
+        assert sent[n] in accepted[n], f"period {first + n}: sends a value the ACL refuses"
+        assert sent[n] in accepted[n + 1], f"period {first + n + 1}: refuses what was just sent"
+        assert sent[n + 1] not in accepted[n], f"period {first + n + 1}: sends no new value"
+    for value in {v for values in accepted for v in values} - set(accepted[0]) - set(accepted[-1]):
+        assert sum(value in values for values in accepted) == 2, "each value lives two periods"
+    # The known limit: two boundaries with no apply between replace both values at once.
+    assert all(not accepted[n] & accepted[n + 2] for n in range(len(evaluated) - 2))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="needs terraform on PATH")
+def test_a_real_plan_keeps_the_values_sensitive_and_stable(stacks, tmp_path: Path) -> None:
+    """The construct's own Terraform, applied with local state (period n as a variable), and a
+    stand-in for the web ACL and the integrations: the values stay marked sensitive where they
+    are used, an unchanged period plans no change, the next period replaces one value only."""
+    stack = stacks["dev"]
+    locals_, data = _origin_parts(stack)
+    period, current = origin_local(stack, "rotation-period")[0], local_ref(stack, "current-value")
+    accepted = [local_ref(stack, f"value-{slot}-sensitive") for slot in ("a", "b")]
+    config = {
+        "variable": {"n": {"type": "number"}},
+        "locals": {**locals_, period: "${var.n}"},
+        "resource": {"terraform_data": {
+            **data, "uses": {"input": {"sent": current, "accepted": accepted}},
+        }},
+        "output": {"sent": {"value": current, "sensitive": True}},
+    }  # fmt: skip
+    (tmp_path / "main.tf.json").write_text(json.dumps(config))
+    _terraform(["init", "-input=false", "-no-color"], tmp_path)
+
+    def plan(n: int) -> dict[str, Any]:
+        _terraform(["plan", "-input=false", "-no-color", f"-var=n={n}", "-out=plan"], tmp_path)
+        return json.loads(_terraform(["show", "-json", "plan"], tmp_path))
+
+    def changes(planned: dict[str, Any]) -> dict[str, list[str]]:
+        names = {
+            c["address"]: c["address"].split(".")[1].split("_")[-2:][0]
+            for c in planned["resource_changes"]
+        }  # `origin-verification_value-b_<hash>` -> value-b
+        return {names[c["address"]]: c["change"]["actions"] for c in planned["resource_changes"]
+                if c["change"]["actions"] != ["no-op"]}  # fmt: skip
+
+    def apply(n: int) -> dict[str, Any]:
+        _terraform(["apply", "-input=false", "-no-color", f"-var=n={n}", "-auto-approve"], tmp_path)
+        return json.loads((tmp_path / "terraform.tfstate").read_text())
+
+    def values(state: dict[str, Any]) -> tuple[str, list[str]]:
+        (uses,) = [r for r in state["resources"] if r["name"] == "uses"]
+        used = uses["instances"][0]["attributes"]["input"]["value"]  # dynamic: value and type
+        return used["sent"], used["accepted"]
+
+    state = apply(20_000)
+    (uses,) = [r for r in state["resources"] if r["name"] == "uses"]
+    marked = {
+        tuple(step["value"]["value"] if step["type"] == "index" else step["value"] for step in path)
+        for path in uses["instances"][0]["sensitive_attributes"]
+    }
+    assert marked == {("input", "sent"), ("input", "accepted", 0), ("input", "accepted", 1)}
+    sent, both = values(state)
+    assert len(sent) == 64 and int(sent, 16) >= 0 and sent == both[0] and both[0] != both[1]
+
+    assert changes(plan(20_000)) == {}, "an unchanged period plans nothing"
+    turned = plan(20_001)
+    assert changes(turned) == {"generation-b": ["update"], "value-b": ["delete", "create"],
+                               "uses": ["update"]}  # fmt: skip
+    (uses_change,) = [c for c in turned["resource_changes"] if c["address"].endswith(".uses")]
+    # Plan JSON holds known sensitive values in the clear, marked; the new one is unknown.
+    assert uses_change["change"]["after_sensitive"]["input"] == {
+        "sent": True, "accepted": [True, True]}  # fmt: skip
+    assert uses_change["change"]["after_unknown"]["input"] == {
+        "sent": True, "accepted": [False, True]}  # fmt: skip
+    next_sent, next_both = values(apply(20_001))
+    assert next_sent not in (sent, *both) and next_sent == next_both[1]
+    assert sent in next_both, "what was sent in the last period is still accepted"

@@ -2,9 +2,9 @@
 
 A request is a port, a source address and headers. Secret values are unknown at synth time, so
 header values are compared with the rule's search string as written (the Terraform reference):
-a request "carrying the current secret" carries `${data....current.secret_string}`. Rules that
-depend on traffic (rate limits, managed rule groups) are taken not to match: the request is
-well-formed and alone, which is the case where a bypass would matter.
+a request "carrying value A" carries `${local.origin-verification_value-a-sensitive_...}`.
+Rules that depend on traffic (rate limits, managed rule groups) are taken not to match: the
+request is well-formed and alone, which is the case where a bypass would matter.
 """
 
 from __future__ import annotations

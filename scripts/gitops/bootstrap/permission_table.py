@@ -1,7 +1,8 @@
 """What Terraform's AWS provider (5.100.0) calls per resource type: reads (plan), writes
 (create, update, delete, tag: apply), and the ARNs the writes touch. One row per resource type
 (`data.<type>`, `ephemeral.<type>` for the others); a stack type without a row fails
-`gitops roles` naming it. Writes are held to `fraud-` names where the ARN carries a name, else
+`gitops roles` naming it, types built into Terraform (`terraform_data`) too: their rows grant
+nothing, and say so. Writes are held to `fraud-` names where the ARN carries a name, else
 to the account and region; policy_sentry decides which actions can only take `*`. Rows were
 checked against the emulator's action log of a plan, deploy, re-plan and destroy."""
 
@@ -378,21 +379,22 @@ TABLE.update({
                "secretsmanager:UntagResource"),
         arns=ORIGIN_SECRET),
     "aws_secretsmanager_secret_version": Permissions(
-        read=("secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"),
+        # The provider (5.100.0) refreshes a version with GetSecretValue, even one written
+        # write-only (it drops the value after reading it): planning reads this one secret's
+        # value, never the database's (`rds!cluster-*` is not matched). Terraform itself holds
+        # the same value in the state the plan role reads.
+        read=("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+              "secretsmanager:ListSecretVersionIds"),
         write=("secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"),
-        arns=ORIGIN_SECRET),
-    "data.aws_secretsmanager_secret_versions": Permissions(
-        read=("secretsmanager:ListSecretVersionIds",), read_arns=ORIGIN_SECRET),
-    "data.aws_secretsmanager_secret_version": Permissions(
-        # The stack puts the header value into the web ACL at plan time, so planning reads this
-        # one secret's value (never the database's: `rds!cluster-*` is not matched).
-        read=("secretsmanager:GetSecretValue",), read_arns=ORIGIN_SECRET),
-    "ephemeral.aws_secretsmanager_random_password": Permissions(
-        read=("secretsmanager:GetRandomPassword",)),
+        arns=ORIGIN_SECRET, read_arns=ORIGIN_SECRET),
     "aws_wafv2_ip_set": Permissions(
         read=("wafv2:GetIPSet", "wafv2:ListTagsForResource"),
         write=("wafv2:CreateIPSet", "wafv2:UpdateIPSet", "wafv2:DeleteIPSet", "wafv2:TagResource",
                "wafv2:UntagResource"),
         arns=("arn:aws:wafv2:{region}:{account}:regional/ipset/fraud-*/*",)),
+})
+TABLE.update({
+    # --- built into Terraform: no provider, no AWS call ---
+    "terraform_data": Permissions(read=()),  # the origin-verification values and their markers
 })
 # fmt: on

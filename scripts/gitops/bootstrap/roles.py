@@ -181,7 +181,7 @@ def _leading_keys(*keys: str) -> dict[str, Any]:
 
 def _reads(config: EnvironmentConfig, rows: dict[str, Permissions]) -> dict[str, Any]:
     statements = _grouped("ReadStackResources", rows, config, write=False)
-    if "data.aws_secretsmanager_secret_version" in rows:  # the secret is under a stack key
+    if "aws_secretsmanager_secret_version" in rows:  # its refresh decrypts under a stack key
         statements.append(_statement(
             "DecryptStackSecretsThroughSecretsManager", ["kms:Decrypt"],
             [f"arn:aws:kms:{config.region}:{config.account_id}:key/*"],
