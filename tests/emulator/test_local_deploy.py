@@ -63,7 +63,7 @@ def test_up_deploys_every_resource_and_prints_the_outputs(deployed, aws) -> None
     assert set(OUTPUTS) <= set(printed)
     assert printed["ecs_cluster_name"] == "fraud-cluster-local"
     assert printed["vpc_id"].startswith("vpc-")
-    assert "Apply complete! Resources: 122 added, 0 changed, 0 destroyed." in deployed.stdout
+    assert "Apply complete! Resources: 126 added, 0 changed, 0 destroyed." in deployed.stdout
 
 
 def test_aurora_scaling_reads_back(deployed, aws) -> None:
@@ -137,25 +137,38 @@ def test_comment_and_fingerprint_on_the_emulators_real_plans(deployed, outdir: P
     destroy = plan_apply.plan(runner_for(config), stack_dir, destroy=True)
     plan = EnvironmentPlan.from_plan("local", load_plan(destroy.json_file))
     text = render([plan], CommentContext(commit="0" * 40))
-    assert len(text) <= GITHUB_COMMENT_LIMIT and "| `local` | 0 | 0 | 0 | 122 | 0 | 0 |" in text
+    assert len(text) <= GITHUB_COMMENT_LIMIT and "| `local` | 0 | 0 | 0 | 126 | 0 | 0 |" in text
     callout = text.split("> [!CAUTION]", 1)[1].split("\n\n", 1)[0]
-    assert "**122 resource(s) will be destroyed or replaced.**" in callout
+    assert "**126 resource(s) will be destroyed or replaced.**" in callout
     assert "**destroy** **`aws_rds_cluster." in callout and "(holds data)" in callout
 
 
-def test_a_new_origin_secret_changes_the_plan_and_never_shows(
+STATE = ("fraud-detection-tfstate-123456789012", "fraud-detection/local.tfstate")
+
+
+def origin_values(aws) -> dict[str, str]:
+    """The origin-verification values in the emulator's state: address -> value."""
+    state = json.loads(aws("s3").get_object(Bucket=STATE[0], Key=STATE[1])["Body"].read())
+    return {
+        f"terraform_data.{r['name']}": r["instances"][0]["attributes"]["output"]["value"]
+        for r in state["resources"]
+        if r["type"] == "terraform_data" and "_value-" in r["name"]
+    }
+
+
+def test_a_rotation_changes_the_plan_and_its_values_never_show(
     deployed, aws, outdir: Path, tmp_path: Path
 ) -> None:
-    """A new AWSCURRENT value changes the web ACL, the integrations and the deployment in a real
-    plan; neither value appears in gitops' output, the plan summary, the comment or the job
-    summary, while plan.json (which never leaves the plan job) does hold it."""
-    secrets = aws("secretsmanager")
-    name = "fraud-origin-verify-local"
-    old = secrets.get_secret_value(SecretId=name)["SecretString"]
-    new = secrets.get_random_password(PasswordLength=64, ExcludePunctuation=True)["RandomPassword"]
-    secrets.put_secret_value(SecretId=name, SecretString=new)
+    """Both origin values replaced (as two period boundaries would), through gitops' own plan
+    with Terraform's `-replace` (TF_CLI_ARGS_plan): the web ACL, the integrations and the
+    deployment change, and no value appears in gitops' output, the plan summary, the comment or
+    the job summary. plan.json holds the new values as unknown (Terraform draws them at apply)
+    and the values in use marked sensitive. (Not applied: moto 5.2.5 has no UpdateIntegration.)"""
+    old = origin_values(aws)
+    assert len(old) == 2 and all(len(value) == 64 for value in old.values())
     step_summary = tmp_path / "step-summary.md"
-    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(step_summary)}
+    replace = " ".join(f"-replace={address}" for address in sorted(old))
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(step_summary), "TF_CLI_ARGS_plan": replace}
     stack_dir = outdir / "stacks" / "fraud-detection-local"
     planned = subprocess.run([GITOPS, "plan", "local", "--no-synth", "--outdir", str(outdir)],
                              env=env, capture_output=True, text=True, timeout=900)  # fmt: skip
@@ -164,11 +177,22 @@ def test_a_new_origin_secret_changes_the_plan_and_never_shows(
     comment = subprocess.run([GITOPS, "comment", f"local={summary}"], env=env,
                              capture_output=True, text=True, timeout=60)  # fmt: skip
     assert comment.returncode == 0, comment.stderr
-    assert new in (stack_dir / "plan.json").read_text(), "the plan does carry the new value"
+    plan = load_plan(stack_dir / "plan.json")
+    changes = {c["address"]: c["change"] for c in plan["resource_changes"]}
+    for address in old:
+        # create first: the API deployment is create_before_destroy, and so its dependencies
+        assert changes[address]["actions"] == ["create", "delete"]
+        assert changes[address]["after_unknown"]["output"] is True, "drawn at apply"
+        assert changes[address]["after_sensitive"]["input"] is True
+    (acl,) = [c for a, c in changes.items() if a.startswith("aws_wafv2_web_acl.alb-waf_acl")]
+    assert acl["actions"] == ["update"] and "true" in json.dumps(acl["after_sensitive"]["rule"])
+    integrations = [c for a, c in changes.items() if a.startswith("aws_api_gateway_integration.")]
+    assert integrations and all(c["after_unknown"]["request_parameters"] for c in integrations)
     shown = [planned.stdout, planned.stderr, summary.read_text(), comment.stdout,
              comment.stderr, step_summary.read_text()]  # fmt: skip
     for text in shown:
-        assert old not in text and new not in text
+        for value in old.values():
+            assert value not in text
     changed = comment.stdout
     assert "aws_wafv2_web_acl.alb-waf_acl" in changed and "(sensitive)" in changed
     assert "aws_api_gateway_integration.api_detect-integration" in changed
@@ -181,7 +205,7 @@ def test_down_destroys_everything_and_stops_the_emulator(deployed, aws, outdir: 
     assert state_bucket_keys["KeyCount"] >= 1
     result = gitops("local", "down", outdir=outdir)
     assert result.returncode == 0, result.stderr
-    assert "Destroy complete! Resources: 122 destroyed." in result.stdout
+    assert "Destroy complete! Resources: 126 destroyed." in result.stdout
     assert not emulator.is_alive(running.pid)
     assert emulator.read_state() is None
     state = json.loads((outdir / "stacks" / "fraud-detection-local" / "cdk.tf.json").read_text())
