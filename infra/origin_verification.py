@@ -13,8 +13,9 @@ to read a secret (issue #14):
   ACL accepts both. When a period turns, the new value is accepted and sent in the same apply
   (the integrations depend on the ACL, so the ACL is updated first), and the value sent until
   then stays accepted for one more period: no request in flight is refused;
-- the KMS-encrypted secret holds the value in use, written write-only (in no plan, not in the
-  version's state) with `secret_string_wo_version` = n, for people and tools that need it.
+- no copy goes to Secrets Manager: the provider refreshes a secret version with
+  `GetSecretValue` (write-only or not), which would give every pull request's plan job a secret
+  value to read, and nothing but the web ACL and API Gateway uses the value.
 
 The values do reach the state of the value resources, the web ACL and the integrations
 (encrypted in the state bucket): WAF and API Gateway take them as plain arguments. Every use is
@@ -31,11 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import DataResource, TerraformLocal, TerraformResourceLifecycle, Token
-from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
-from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from constructs import Construct
-
-from infra.naming import Naming
 
 HEADER_NAME = "x-origin-verify"
 """Lower case: WAF matches header names case-insensitively, API Gateway sends it as written."""
@@ -69,14 +66,9 @@ def days_since_epoch(timestamp: str) -> str:
 
 @dataclass(frozen=True)
 class OriginVerificationProps:
-    naming: Naming
-    kms_key_arn: str
-    """Customer-managed key that encrypts the secret."""
     rotation_days: int = 30
     """Left out, a new value is sent every 30 days (from the first apply after that), and each
     value is accepted for 60."""
-    recovery_window_days: int = 7
-    """Days a deleted secret can still be restored; 0 deletes at once (emulator, tests)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.rotation_days <= 365:
@@ -92,7 +84,6 @@ class OriginVerification(Construct):
 
     def __init__(self, scope: Construct, id: str, props: OriginVerificationProps) -> None:
         super().__init__(scope, id)
-        naming = props.naming
         self.period = TerraformLocal(
             self,
             "rotation-period",
@@ -132,22 +123,6 @@ class OriginVerification(Construct):
         self.accepted_values: tuple[str, str] = (
             Token.as_string(values["a"].expression),
             Token.as_string(values["b"].expression),
-        )
-        self.secret = SecretsmanagerSecret(
-            self,
-            "secret",
-            name=naming.name("origin-verify"),
-            description="Value of the header API Gateway adds and the load balancer's WAF demands",
-            kms_key_id=props.kms_key_arn,
-            recovery_window_in_days=props.recovery_window_days,
-            tags=naming.tags("origin-verify"),
-        )
-        self.version = SecretsmanagerSecretVersion(
-            self,
-            "value",
-            secret_id=self.secret.id,
-            secret_string_wo=self.current_value,
-            secret_string_wo_version=Token.as_number(self.period.expression),
         )
 
 

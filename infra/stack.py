@@ -181,12 +181,7 @@ class FraudDetectionStack(TerraformStack):
         origin = OriginVerification(
             self,
             "origin-verification",
-            OriginVerificationProps(
-                naming=naming,
-                kms_key_arn=keys.data.arn,
-                rotation_days=config.load_balancer.origin_secret_rotation_days,
-                recovery_window_days=0 if config.emulator else 7,
-            ),
+            OriginVerificationProps(rotation_days=config.load_balancer.origin_secret_rotation_days),
         )
         # The load balancer's own ACL: API Gateway's origin header or an operator network.
         alb_waf = Waf(

@@ -174,12 +174,12 @@ def test_plan_role_only_reads(documents) -> None:
                 service, name = action.split(":")
                 (level,) = {e["access_level"] for e in get_action_data(service, name)[service]}
                 assert level in ("Read", "List"), f"plan role: {action} is {level}"
-        # The one secret value it may read: the origin secret's, which the provider's refresh
-        # of its version reads (test below); never the database's.
-        reading = [s for s in _statements(plan) if "secretsmanager:GetSecretValue" in s["Action"]]
-        origin = f"arn:aws:secretsmanager:{config.region}:{config.account_id}:secret:"
-        assert [_resources(s) for s in reading] == [[origin + "fraud-origin-verify-*"]]
-        assert not allows(plan, "secretsmanager:GetSecretValue", origin + "rds!cluster-x")
+        # No secret value of any kind, and keys only to read the state through S3.
+        assert not allows(plan, "secretsmanager:GetSecretValue"), env
+        decrypting = [s for s in _statements(plan) if "kms:Decrypt" in s["Action"]]
+        assert [s["Condition"]["StringEquals"]["kms:ViaService"] for s in decrypting] == [
+            f"s3.{config.state.region}.amazonaws.com"
+        ], env
         state = f"arn:aws:s3:::{config.state.bucket}/{config.state.key}"
         object_reads = [s for s in _statements(plan) if "s3:GetObject" in s["Action"]]
         assert [_resources(s) for s in object_reads] == [[state]]
@@ -187,21 +187,14 @@ def test_plan_role_only_reads(documents) -> None:
         assert env == "prod" or not allows(plan, "s3:GetObject", other)
 
 
-def test_only_the_secret_versions_refresh_reads_a_secret_value(stacks) -> None:
-    """The origin values are Terraform's own: no data source or ephemeral resource reads them.
-    What still reads a secret value at plan time is the provider refreshing the
-    `aws_secretsmanager_secret_version` that keeps the value in use in Secrets Manager
-    (GetSecretValue, write-only or not): without that resource, the plan role reads none."""
-    for env, stack in stacks.items():
-        types = roles.resource_types(stack)
-        assert not [t for t in types if t.startswith(("data.aws_secretsmanager", "ephemeral."))]
-        without = copy.deepcopy(stack)
-        del without["resource"]["aws_secretsmanager_secret_version"]
-        plan = roles_document(load_environment(env), REPOSITORY, without, env)["plan"]
-        assert not allows(plan, "secretsmanager:GetSecretValue"), env
-        for statement in _statements(plan):
-            if "kms:Decrypt" in statement["Action"]:
-                assert "secretsmanager" not in json.dumps(statement.get("Condition")), env
+def test_no_row_lets_planning_read_a_secret_value() -> None:
+    """Reading a secret at plan time (a data source, an ephemeral resource, the refresh of an
+    `aws_secretsmanager_secret_version`) would hand every pull request's plan job a value: no
+    row grants it, so a stack type that needs it fails `gitops roles` for want of a row."""
+    readers = [t for t, row in permission_table.TABLE.items()
+               if "secretsmanager:GetSecretValue" in row.read]  # fmt: skip
+    assert readers == []
+    assert "aws_secretsmanager_secret_version" not in permission_table.TABLE
 
 
 def test_terraform_data_has_a_row_that_grants_nothing(stacks, monkeypatch) -> None:

@@ -135,24 +135,15 @@ def test_terraform_generates_the_values_and_marks_them_sensitive(stacks, env) ->
 
 
 @PER_ENV
-def test_nothing_reads_the_secret_back(stacks, env) -> None:
+def test_the_values_live_only_where_they_are_used(stacks, env) -> None:
+    """No data source, ephemeral resource or Secrets Manager copy: planning reads no secret."""
     stack = stacks[env]
-    data_sources = [t for t in stack.get("data", {}) if t.startswith("aws_secretsmanager")]
-    assert data_sources == []
+    secret_types = {t for kind in ("data", "resource") for t in stack.get(kind, {})
+                    if t.startswith("aws_secretsmanager")}  # fmt: skip
+    assert secret_types == {"aws_secretsmanager_secret_rotation"}  # the database's, by RDS
     assert "ephemeral" not in stack
-
-
-@PER_ENV
-def test_the_secret_holds_the_current_value_kms_encrypted_and_write_only(stacks, env) -> None:
-    stack = stacks[env]
-    _, secret = find(stack, "aws_secretsmanager_secret", "origin-verification/secret")
-    assert secret["kms_key_id"] == ref(stack, "aws_kms_key", "keys/data", "arn")
-    _, version = find(stack, "aws_secretsmanager_secret_version", "origin-verification/value")
-    assert "secret_string" not in version
-    assert version["secret_string_wo"] == local_ref(stack, "current-value")
-    assert version["secret_string_wo_version"] == local_ref(stack, "rotation-period")
     outputs = json.dumps(stack["output"])
-    assert "origin-verification" not in outputs and "aws_secretsmanager" not in outputs
+    assert "origin-verification" not in outputs and "terraform_data" not in outputs
     days = load_environment(env).load_balancer.origin_secret_rotation_days
     period = origin_local(stack, "rotation-period")[1]
     assert period.endswith(f" / {days})}}") and "plantimestamp()" in period

@@ -63,7 +63,6 @@ WAF = (
 )
 
 # fmt: off
-ORIGIN_SECRET = ("arn:aws:secretsmanager:{region}:{account}:secret:fraud-origin-verify-*",)
 
 TABLE: dict[str, Permissions] = {
     # --- network ---
@@ -372,21 +371,6 @@ TABLE.update({
                "codedeploy:UntagResource"),
         arns=("arn:aws:codedeploy:{region}:{account}:deploymentgroup:fraud-*/*",)),
     # --- the origin-verification secret (the ALB's web ACL checks API Gateway's header) ---
-    "aws_secretsmanager_secret": Permissions(
-        read=("secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"),
-        write=("secretsmanager:CreateSecret", "secretsmanager:DeleteSecret",
-               "secretsmanager:UpdateSecret", "secretsmanager:TagResource",
-               "secretsmanager:UntagResource"),
-        arns=ORIGIN_SECRET),
-    "aws_secretsmanager_secret_version": Permissions(
-        # The provider (5.100.0) refreshes a version with GetSecretValue, even one written
-        # write-only (it drops the value after reading it): planning reads this one secret's
-        # value, never the database's (`rds!cluster-*` is not matched). Terraform itself holds
-        # the same value in the state the plan role reads.
-        read=("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
-              "secretsmanager:ListSecretVersionIds"),
-        write=("secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"),
-        arns=ORIGIN_SECRET, read_arns=ORIGIN_SECRET),
     "aws_wafv2_ip_set": Permissions(
         read=("wafv2:GetIPSet", "wafv2:ListTagsForResource"),
         write=("wafv2:CreateIPSet", "wafv2:UpdateIPSet", "wafv2:DeleteIPSet", "wafv2:TagResource",

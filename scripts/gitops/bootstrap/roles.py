@@ -180,27 +180,7 @@ def _leading_keys(*keys: str) -> dict[str, Any]:
 
 
 def _reads(config: EnvironmentConfig, rows: dict[str, Permissions]) -> dict[str, Any]:
-    statements = _grouped("ReadStackResources", rows, config, write=False)
-    if "aws_secretsmanager_secret_version" in rows:  # its refresh decrypts under a stack key
-        statements.append(_statement(
-            "DecryptStackSecretsThroughSecretsManager", ["kms:Decrypt"],
-            [f"arn:aws:kms:{config.region}:{config.account_id}:key/*"],
-            condition={"StringEquals": {
-                "kms:ViaService": f"secretsmanager.{config.region}.amazonaws.com"}},
-        ))  # fmt: skip
-    return _document(*statements)
-
-
-def _secret_encryption(
-    config: EnvironmentConfig, rows: dict[str, Permissions]
-) -> list[dict[str, Any]]:
-    """Writing a secret under a stack key: GenerateDataKey through Secrets Manager only."""
-    if "aws_secretsmanager_secret_version" not in rows:
-        return []
-    via = {"StringEquals": {"kms:ViaService": f"secretsmanager.{config.region}.amazonaws.com"}}
-    keys = [f"arn:aws:kms:{config.region}:{config.account_id}:key/*"]
-    return [_statement("EncryptStackSecretsThroughSecretsManager", ["kms:GenerateDataKey"], keys,
-                       condition=via)]  # fmt: skip
+    return _document(*_grouped("ReadStackResources", rows, config, write=False))
 
 
 def plan_policies(config: EnvironmentConfig, rows: dict[str, Permissions]) -> dict[str, Any]:
@@ -290,7 +270,6 @@ def apply_policies(
             ),
             *attach,
             *pass_role,
-            *_secret_encryption(config, rows),
         ),
         "state-read-write": _document(
             _statement("ListStateKeyOnly", ["s3:ListBucket"], [s["bucket"]], condition=s["list"]),
