@@ -163,7 +163,7 @@ def test_a_rotation_changes_the_plan_and_its_values_never_show(
     with Terraform's `-replace` (TF_CLI_ARGS_plan): the web ACL, the integrations and the
     deployment change, and no value appears in gitops' output, the plan summary, the comment or
     the job summary. plan.json holds the new values as unknown (Terraform draws them at apply)
-    and the values in use marked sensitive. (Not applied: moto 5.2.5 has no UpdateIntegration.)"""
+    and the values in use marked sensitive."""
     old = origin_values(aws)
     assert len(old) == 2 and all(len(value) == 64 for value in old.values())
     step_summary = tmp_path / "step-summary.md"
@@ -197,6 +197,43 @@ def test_a_rotation_changes_the_plan_and_its_values_never_show(
     assert "aws_wafv2_web_acl.alb-waf_acl" in changed and "(sensitive)" in changed
     assert "aws_api_gateway_integration.api_detect-integration" in changed
     assert "aws_api_gateway_deployment.api_deployment" in changed
+
+
+def test_a_rotation_applies_in_place_and_replans_empty(deployed, aws, outdir: Path) -> None:
+    """The rotation above, applied: new values in the web ACL and the integrations (moto needs
+    gitops.emulator.apigateway_integration for that), none of them printed, and the next plan
+    has nothing to do."""
+    old = origin_values(aws)
+    replace = " ".join(f"-replace={address}" for address in sorted(old))
+    env = {**os.environ, "TF_CLI_ARGS_plan": replace}
+    applied = subprocess.run([GITOPS, "apply", "local", "--outdir", str(outdir)], env=env,
+                             capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr
+    new = origin_values(aws)
+    assert set(new) == set(old) and not set(new.values()) & set(old.values())
+    for value in [*old.values(), *new.values()]:
+        assert value not in applied.stdout + applied.stderr
+    waf = aws("wafv2")
+    (summary,) = [a for a in waf.list_web_acls(Scope="REGIONAL")["WebACLs"]
+                  if a["Name"].startswith("fraud-alb-")]  # fmt: skip
+    acl = json.dumps(waf.get_web_acl(Name=summary["Name"], Scope="REGIONAL", Id=summary["Id"]))
+    assert all(value in acl for value in new.values())
+    assert not any(value in acl for value in old.values())
+    api = aws("apigateway")
+    (rest,) = api.get_rest_apis()["items"]
+    sent = {
+        parameter
+        for resource in api.get_resources(restApiId=rest["id"], embed=["methods"])["items"]
+        for method in resource.get("resourceMethods", {}).values()
+        for parameter in method.get("methodIntegration", {}).get("requestParameters", {}).values()
+    }
+    assert len(sent & {f"'{value}'" for value in new.values()}) == 1, "one value sent"
+    replanned = gitops("plan", "local", "--no-synth", outdir=outdir)
+    assert replanned.returncode == 0, replanned.stderr
+    summary = outdir / "stacks" / "fraud-detection-local" / "plan-summary.json"
+    comment = subprocess.run([GITOPS, "comment", f"local={summary}"],
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert "**`local`: no changes.**" in comment.stdout, comment.stdout[:3000]
 
 
 def test_down_destroys_everything_and_stops_the_emulator(deployed, aws, outdir: Path) -> None:

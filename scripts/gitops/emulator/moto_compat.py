@@ -24,6 +24,8 @@ these operations against a live server so an upgrade that breaks them fails loud
   object request. The emulator serves only HTTPS (gitops.emulator.server), so that statement can
   never match there; it is left out when moto evaluates a bucket policy.
 - CodeDeploy's missing operations and its ECS blue/green deployments: gitops.emulator.codedeploy.
+- API Gateway's `UpdateIntegration` (a new origin-header value):
+  gitops.emulator.apigateway_integration.
 - moto's server handles requests in parallel threads over backends that are not thread-safe:
   requests are served one at a time.
 
@@ -65,7 +67,7 @@ from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from moto.xray import urls as xray_urls
 from moto.xray.responses import XRayResponse
 
-from gitops.emulator import codedeploy, iam_enforcement
+from gitops.emulator import apigateway_integration, codedeploy, iam_enforcement
 
 _lock = threading.Lock()
 _autoscaling_tags: dict[str, dict[str, str]] = {}
@@ -372,6 +374,7 @@ def install() -> None:
     for route in XRAY_ROUTES:
         xray_urls.url_paths[f"{{0}}/{route}$"] = XRayResponse.dispatch
     codedeploy.install()
+    apigateway_integration.install()
 
 
 def main(argv: list[str] | None = None) -> None:
