@@ -26,8 +26,8 @@ these operations against a live server so an upgrade that breaks them fails loud
 - CodeDeploy's missing operations and its ECS blue/green deployments: gitops.emulator.codedeploy.
 - API Gateway's `UpdateIntegration` (a new origin-header value):
   gitops.emulator.apigateway_integration.
-- moto's server handles requests in parallel threads over backends that are not thread-safe:
-  requests are served one at a time.
+- moto's server runs requests in parallel over backends that are not thread-safe, and runs an
+  SDK's retry of a request it already answered a second time: gitops.emulator.serving.
 
 Not patched, because moto already answers the settled state at the first read (tests pin it):
 the load balancer is `active`, Aurora clusters and instances `available` and, once deleted,
@@ -59,7 +59,6 @@ from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.core.responses import ActionResult
 from moto.ec2.models.security_groups import SecurityGroupRule
 from moto.ecs.responses import EC2ContainerServiceResponse
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.rds.models import DBCluster, DBInstance
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
@@ -67,7 +66,7 @@ from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from moto.xray import urls as xray_urls
 from moto.xray.responses import XRayResponse
 
-from gitops.emulator import apigateway_integration, codedeploy, iam_enforcement
+from gitops.emulator import apigateway_integration, codedeploy, iam_enforcement, serving
 
 _lock = threading.Lock()
 _autoscaling_tags: dict[str, dict[str, str]] = {}
@@ -326,20 +325,6 @@ def _rule_description(self: SecurityGroupRule) -> str | None:
     return self.ip_range.get("Description") or self.source_group.get("Description")
 
 
-_request_lock = threading.Lock()
-_original_dispatch = DomainDispatcherApplication.__call__
-
-
-def _one_request_at_a_time(self: DomainDispatcherApplication, environ: Any, start: Any) -> Any:
-    """moto's backends are plain dicts and lists that werkzeug's request threads share, and
-    Terraform sends up to ten requests at once: a request that fails half-way through a change
-    answers 500, the SDK retries it, and Terraform reports the half-made change as a conflict
-    (`InvalidPermission.Duplicate` seen in a rehearsal). One request at a time; moto is bound
-    by the GIL anyway, and TLS handshakes still run in parallel."""
-    with _request_lock:
-        return _original_dispatch(self, environ, start)
-
-
 def install() -> None:
     """Add the missing operations to moto's classes and routes (idempotent)."""
     # (class, attribute, replacement), set with setattr as codedeploy.install does: moto's
@@ -367,7 +352,6 @@ def install() -> None:
         (XRayResponse, "list_tags_for_resource", _xray_list_tags),
         (XRayResponse, "tag_resource", _xray_tag),
         (XRayResponse, "untag_resource", _xray_untag),
-        (DomainDispatcherApplication, "__call__", _one_request_at_a_time),
     )  # fmt: skip
     for owner, attribute, replacement in patches:
         setattr(owner, attribute, replacement)
@@ -375,6 +359,7 @@ def install() -> None:
         xray_urls.url_paths[f"{{0}}/{route}$"] = XRayResponse.dispatch
     codedeploy.install()
     apigateway_integration.install()
+    serving.install()
 
 
 def main(argv: list[str] | None = None) -> None:
