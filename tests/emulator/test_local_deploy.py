@@ -121,11 +121,13 @@ def test_comment_and_fingerprint_on_the_emulators_real_plans(deployed, outdir: P
     """No changes, said plainly and fingerprinted stably; a destroy of everything, with the
     data-bearing resources impossible to miss, within GitHub's limit and with true counts."""
     stack_dir = outdir / "stacks" / "fraud-detection-local"
-    fingerprints = []
+    fingerprints, inits = [], []
     for _ in range(2):
         planned = gitops("plan", "local", "--no-synth", outdir=outdir)
         assert planned.returncode == 0, planned.stderr
         fingerprints.append(planned.stdout.split("fingerprint: ", 1)[1].split()[0])
+        inits.append((stack_dir / plan_apply.INIT_STAMP).stat().st_mtime_ns)
+    assert inits[0] == inits[1], "the second plan reuses the first one's init"
     shown = subprocess.run([GITOPS, "fingerprint", str(stack_dir / "plan.json")],
                            capture_output=True, text=True, timeout=60)  # fmt: skip
     assert fingerprints[0] == fingerprints[1] == shown.stdout.strip()
