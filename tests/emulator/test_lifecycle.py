@@ -191,3 +191,26 @@ def test_a_process_identity_is_its_kernel_start_tick_not_a_wall_clock_time() -> 
     assert identity is not None and identity.split()[0] == stat.rsplit(")", 1)[1].split()[19]
     assert "python" in identity
     assert emulator.process_identity(os.getpid()) == identity
+
+
+def test_a_failed_rehearsal_shows_the_emulators_server_errors(tmp_path) -> None:
+    log = tmp_path / "moto.log"
+    log.write_text(
+        '127.0.0.1 - - [29/Nov/2026 03:40:01] "POST / HTTP/1.1" 200 -\n'
+        "Error on request:\n"
+        "Traceback (most recent call last):\n"
+        '  File "moto/ec2/models/tags.py", line 9, in describe_tags\n'
+        "RuntimeError: dictionary changed size during iteration\n"
+        '127.0.0.1 - - [29/Nov/2026 03:40:02] "POST / HTTP/1.1" 500 -\n'
+        '127.0.0.1 - - [29/Nov/2026 03:40:03] "GET /x HTTP/1.1" 404 -\n'
+    )
+    shown = emulator.server_errors(log).splitlines()
+    assert shown[1:] == [
+        "Traceback (most recent call last):",
+        '  File "moto/ec2/models/tags.py", line 9, in describe_tags',
+        "RuntimeError: dictionary changed size during iteration",
+        '127.0.0.1 - - [29/Nov/2026 03:40:02] "POST / HTTP/1.1" 500 -',
+    ]
+    log.write_text('127.0.0.1 - - [29/Nov/2026 03:40:01] "POST / HTTP/1.1" 200 -\n')
+    assert "no request with a server error" in emulator.server_errors(log)
+    assert "no emulator log" in emulator.server_errors(tmp_path / "missing.log")

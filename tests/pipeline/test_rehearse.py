@@ -15,7 +15,6 @@ from gitops.pipeline.plan_comment import MARKER, CommentContext, parse_header, r
 from gitops.pipeline.rehearse import (
     FORGING_WORKFLOW,
     PR_WORKFLOW,
-    emulator_errors,
     forged_plan_comment,
     forged_refusal,
 )
@@ -50,26 +49,3 @@ def test_the_forged_comment_is_refused_as_the_rehearsal_expects(github) -> None:
     with pytest.raises(deploy_gate.UntrustedComment) as refused:
         deploy_gate.check_provenance(client, reviewed, "local")
     assert forged_refusal(forging_run) in str(refused.value)
-
-
-def test_a_failed_rehearsal_shows_the_emulators_server_errors(tmp_path) -> None:
-    log = tmp_path / "moto.log"
-    log.write_text(
-        '127.0.0.1 - - [29/Nov/2026 03:40:01] "POST / HTTP/1.1" 200 -\n'
-        "Error on request:\n"
-        "Traceback (most recent call last):\n"
-        '  File "moto/ec2/models/tags.py", line 9, in describe_tags\n'
-        "RuntimeError: dictionary changed size during iteration\n"
-        '127.0.0.1 - - [29/Nov/2026 03:40:02] "POST / HTTP/1.1" 500 -\n'
-        '127.0.0.1 - - [29/Nov/2026 03:40:03] "GET /x HTTP/1.1" 404 -\n'
-    )
-    shown = emulator_errors(log).splitlines()
-    assert shown[1:] == [
-        "Traceback (most recent call last):",
-        '  File "moto/ec2/models/tags.py", line 9, in describe_tags',
-        "RuntimeError: dictionary changed size during iteration",
-        '127.0.0.1 - - [29/Nov/2026 03:40:02] "POST / HTTP/1.1" 500 -',
-    ]
-    log.write_text('127.0.0.1 - - [29/Nov/2026 03:40:01] "POST / HTTP/1.1" 200 -\n')
-    assert "no request with a server error" in emulator_errors(log)
-    assert "no emulator log" in emulator_errors(tmp_path / "missing.log")

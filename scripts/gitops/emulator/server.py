@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -173,6 +174,39 @@ def free_port() -> int:
         return port
 
 
+def log_path() -> Path:
+    """The emulator's log (moto's server writes one line per request)."""
+    return emulator_dir() / "moto.log"
+
+
+SERVER_ERROR = re.compile(r'" 5\d\d ')
+"""A werkzeug access-log line answered with a 5xx."""
+
+
+def server_errors(log_file: Path | None = None, limit: int = 40) -> str:
+    """The emulator log's server errors (5xx answers and tracebacks), the last `limit` lines:
+    a 500 the AWS SDK retried can surface in Terraform as an unrelated conflict. The log is this
+    checkout's emulator's unless `log_file` names another."""
+    log_file = log_file or log_path()
+    try:
+        lines = log_file.read_text(errors="replace").splitlines()
+    except OSError:
+        return f"no emulator log at {log_file}"
+    wanted: list[str] = []
+    in_traceback = False
+    for line in lines:
+        if line.startswith("Traceback"):
+            in_traceback = True
+        elif in_traceback:
+            in_traceback = line[:1].isspace()  # the exception's own line ends the traceback
+        elif not SERVER_ERROR.search(line):
+            continue
+        wanted.append(line)
+    if not wanted:
+        return f"the emulator answered no request with a server error ({log_file})"
+    return "\n".join([f"emulator server errors ({log_file}):", *wanted[-limit:]])
+
+
 def _last_log_line(log_file: Path) -> str:
     try:
         lines = [line.strip() for line in log_file.read_text().splitlines() if line.strip()]
@@ -212,7 +246,7 @@ class _PortTaken(GitopsError):
 
 def _launch(port: int) -> EmulatorState:
     emulator_dir().mkdir(parents=True, exist_ok=True)
-    log_file = emulator_dir() / "moto.log"
+    log_file = log_path()
     environment = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "PYTHONUNBUFFERED": "1"}
     _, cert_file, key_file = emulator_tls(emulator_dir() / "tls", HOST)
     command = [sys.executable, "-m", MODULE,

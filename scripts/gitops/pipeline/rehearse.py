@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -343,32 +342,6 @@ def _run(rehearsal: Rehearsal, example: Path | None) -> None:
     rehearse_release.run(r, ENVIRONMENT)
 
 
-SERVER_ERROR = re.compile(r'" 5\d\d ')
-"""A werkzeug access-log line answered with a 5xx."""
-
-
-def emulator_errors(log_file: Path, limit: int = 40) -> str:
-    """The emulator log's server errors (5xx answers and tracebacks), the last `limit` lines:
-    a 500 the AWS SDK retried can surface in Terraform as an unrelated conflict."""
-    try:
-        lines = log_file.read_text(errors="replace").splitlines()
-    except OSError:
-        return f"no emulator log at {log_file}"
-    wanted: list[str] = []
-    in_traceback = False
-    for line in lines:
-        if line.startswith("Traceback"):
-            in_traceback = True
-        elif in_traceback:
-            in_traceback = line[:1].isspace()  # the exception's own line ends the traceback
-        elif not SERVER_ERROR.search(line):
-            continue
-        wanted.append(line)
-    if not wanted:
-        return f"the emulator answered no request with a server error ({log_file})"
-    return "\n".join([f"emulator server errors ({log_file}):", *wanted[-limit:]])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gitops.pipeline.rehearse", description=__doc__)
     parser.add_argument(
@@ -394,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         if failed:  # CI keeps only the job log: put the emulator's side of the failure there
-            print(emulator_errors(emulator.emulator_dir() / "moto.log"), file=sys.stderr)
+            print(emulator.server_errors(), file=sys.stderr)
         emulator.stop()
         os.environ.pop(ENFORCE_VARIABLE, None)
         if failed:
