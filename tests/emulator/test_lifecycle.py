@@ -167,18 +167,45 @@ def test_an_emulator_that_dies_on_start_is_one_line_and_leaves_no_state(
 def test_an_emulator_that_never_answers_is_stopped(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("GITOPS_WORK_DIR", str(tmp_path))
     monkeypatch.setattr(emulator, "START_TIMEOUT_SECONDS", 0.3)  # moto takes seconds to import
-    launched: list[int] = []
-    real_identity = emulator.process_identity
+    launched: list[subprocess.Popen[bytes]] = []
+    real_popen = subprocess.Popen
 
-    def identity(pid: int) -> str | None:
-        launched.append(pid)
-        return real_identity(pid)
+    def popen(*args, **kwargs) -> subprocess.Popen[bytes]:
+        launched.append(real_popen(*args, **kwargs))
+        return launched[-1]
 
-    monkeypatch.setattr(emulator, "process_identity", identity)
+    monkeypatch.setattr(emulator.subprocess, "Popen", popen)
     with pytest.raises(GitopsError, match=r"^emulator did not answer on https://127.0.0.1:\d+ "):
         emulator.start()
-    assert launched and not emulator.is_alive(launched[0])
+    assert launched and launched[0].poll() is not None, "the emulator that never answered is ended"
     assert emulator.read_state() is None
+
+
+def test_the_identity_is_read_once_the_emulator_answers(tmp_path: Path, monkeypatch) -> None:
+    """Right after the fork the kernel may still show the parent's command line, or none: a
+    state recorded then named a stranger, and the next command said the emulator had died."""
+    monkeypatch.setenv("GITOPS_WORK_DIR", str(tmp_path))
+    events: list[str] = []
+    real_healthy, real_identity = emulator.is_healthy, emulator.process_identity
+
+    def healthy(port: int, timeout: float = 2.0) -> bool:
+        answered = real_healthy(port, timeout)
+        events.append(f"healthy={answered}")
+        return answered
+
+    def identity(pid: int) -> str | None:
+        events.append("identity")
+        return real_identity(pid)
+
+    monkeypatch.setattr(emulator, "is_healthy", healthy)
+    monkeypatch.setattr(emulator, "process_identity", identity)
+    try:
+        state = emulator.start()
+        assert events.index("identity") > events.index("healthy=True"), events
+        assert emulator.MODULE in state.identity and emulator.is_ours(state)
+        assert emulator.require_running() == state
+    finally:
+        emulator.stop()
 
 
 def test_a_process_identity_is_its_kernel_start_tick_not_a_wall_clock_time() -> None:

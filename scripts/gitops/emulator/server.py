@@ -6,7 +6,7 @@ every command that needs the emulator checks it is alive and answering first.
 
 A pid in `state.json` proves nothing on its own: after the emulator dies, the system may give
 its number to any other process. So the state also records the process's identity (its start
-time and command line, as `ps` reports them), and the emulator is signalled only when the
+tick and command line, read once it answers), and the emulator is signalled only when the
 process behind the pid still has that identity. Anything else is stale state: it is removed
 with a one-line note, and the process is left alone.
 """
@@ -245,6 +245,13 @@ class _PortTaken(GitopsError):
 
 
 def _launch(port: int) -> EmulatorState:
+    """Start moto on `port` and record it once it answers.
+
+    The identity is read only then: right after the fork, `/proc/<pid>/cmdline` still shows the
+    parent's command line, and a state recorded that early named a process that later looked
+    like a stranger ("the emulator has died") to the very next command. Until it answers, the
+    process is ended through its own handle, since nothing on disk names it yet.
+    """
     emulator_dir().mkdir(parents=True, exist_ok=True)
     log_file = log_path()
     environment = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "PYTHONUNBUFFERED": "1"}
@@ -261,13 +268,23 @@ def _launch(port: int) -> EmulatorState:
             env=environment,
             start_new_session=True,  # its own process group, so stop() ends all of it
         )
-    identity = process_identity(process.pid) or ""
+    try:
+        _await_answer(process, port, log_file)
+        identity = process_identity(process.pid) or ""
+        if MODULE not in identity:
+            raise GitopsError(f"emulator pid {process.pid} is not {MODULE} ({identity or 'gone'})")
+    except BaseException:
+        _end(process)
+        raise
     state = EmulatorState(process.pid, port, str(log_file), time.time(), identity)
     _write_state(state)
+    return state
+
+
+def _await_answer(process: subprocess.Popen[bytes], port: int, log_file: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            stop()
             last = _last_log_line(log_file)
             message = f"emulator died on start (exit {process.returncode}): {last}"
             log_text = log_file.read_text(errors="replace")
@@ -275,13 +292,24 @@ def _launch(port: int) -> EmulatorState:
                 raise _PortTaken(f"{message}; port {port} was taken, try again")
             raise GitopsError(f"{message}; see {log_file}")
         if is_healthy(port):
-            return state
+            return
         time.sleep(0.2)
-    stop()
     raise GitopsError(
-        f"emulator did not answer on {state.endpoint} within {START_TIMEOUT_SECONDS:.0f}s and"
-        f" was stopped; see {log_file}"
+        f"emulator did not answer on https://{HOST}:{port} within {START_TIMEOUT_SECONDS:.0f}s"
+        f" and was stopped; see {log_file}"
     )
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    """End an emulator this process started and never recorded (its whole process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def stop() -> bool:
