@@ -2,7 +2,9 @@
 
 One deployment for the module (about two minutes), then: resources read back with boto3, a
 second `up` that applies nothing, the plan comment and fingerprint on real plans of the
-deployed stack (no changes, destroy all), and a `down` that leaves no resource and no process.
+deployed stack (no changes, destroy all), an origin-value rotation planned and then applied
+from that saved plan, and a `down` that leaves no resource and no process. Each full plan
+costs close to a minute of CPU, so the tests share plans where one serves two of them.
 The state lock between two applies is proven on a small stack of its own
 (`test_state_lock.py`), where the first apply really holds the lock.
 """
@@ -14,6 +16,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gitops.emulator import server as emulator
@@ -106,9 +109,25 @@ def test_service_scaling_and_tracing_read_back(deployed, aws) -> None:
     assert groups == {"fraud-tg-blue-local", "fraud-tg-green-local"}
 
 
-def test_second_up_applies_nothing(deployed, outdir: Path) -> None:
+@pytest.fixture(scope="module")
+def second_up(deployed, outdir: Path) -> dict[str, Any]:
+    """`local up` again on the deployed stack: its output, the fingerprint of the no-change plan
+    it made and when its init was last run (the comment test plans once more and compares)."""
     result = gitops("local", "up", outdir=outdir)
     assert result.returncode == 0, result.stderr
+    stack_dir = outdir / "stacks" / "fraud-detection-local"
+    shown = subprocess.run([GITOPS, "fingerprint", str(stack_dir / "plan.json")],
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    return {
+        "result": result,
+        "fingerprint": shown.stdout.strip(),
+        "init": (stack_dir / plan_apply.INIT_STAMP).stat().st_mtime_ns,
+    }
+
+
+def test_second_up_applies_nothing(second_up) -> None:
+    result = second_up["result"]
     assert "plan: no changes" in result.stdout
     assert "applied" not in result.stdout and "Apply complete" not in result.stdout
     # Same backend, providers and binary as the first run: init is not paid again, and the
@@ -117,20 +136,20 @@ def test_second_up_applies_nothing(deployed, outdir: Path) -> None:
     assert "ecs_cluster_name = fraud-cluster-local" in result.stdout
 
 
-def test_comment_and_fingerprint_on_the_emulators_real_plans(deployed, outdir: Path) -> None:
-    """No changes, said plainly and fingerprinted stably; a destroy of everything, with the
-    data-bearing resources impossible to miss, within GitHub's limit and with true counts."""
+def test_comment_and_fingerprint_on_the_emulators_real_plans(second_up, outdir: Path) -> None:
+    """No changes, said plainly and fingerprinted stably (the second `up`'s plan and this one);
+    a destroy of everything, with the data-bearing resources impossible to miss, within
+    GitHub's limit and with true counts."""
     stack_dir = outdir / "stacks" / "fraud-detection-local"
-    fingerprints, inits = [], []
-    for _ in range(2):
-        planned = gitops("plan", "local", "--no-synth", outdir=outdir)
-        assert planned.returncode == 0, planned.stderr
-        fingerprints.append(planned.stdout.split("fingerprint: ", 1)[1].split()[0])
-        inits.append((stack_dir / plan_apply.INIT_STAMP).stat().st_mtime_ns)
-    assert inits[0] == inits[1], "the second plan reuses the first one's init"
+    planned = gitops("plan", "local", "--no-synth", outdir=outdir)
+    assert planned.returncode == 0, planned.stderr
+    fingerprint = planned.stdout.split("fingerprint: ", 1)[1].split()[0]
+    assert (stack_dir / plan_apply.INIT_STAMP).stat().st_mtime_ns == second_up["init"], (
+        "the plan reuses the init `up` made"
+    )
     shown = subprocess.run([GITOPS, "fingerprint", str(stack_dir / "plan.json")],
                            capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert fingerprints[0] == fingerprints[1] == shown.stdout.strip()
+    assert fingerprint == second_up["fingerprint"] == shown.stdout.strip()
     unchanged = subprocess.run([GITOPS, "comment", f"local={stack_dir / 'plan-summary.json'}"],
                                capture_output=True, text=True, timeout=60)  # fmt: skip
     assert "**`local`: no changes.** The infrastructure matches the code." in unchanged.stdout
@@ -201,20 +220,23 @@ def test_a_rotation_changes_the_plan_and_its_values_never_show(
     assert "aws_api_gateway_deployment.api_deployment" in changed
 
 
-def test_a_rotation_applies_in_place_and_replans_empty(deployed, aws, outdir: Path) -> None:
-    """The rotation above, applied: new values in the web ACL and the integrations (moto needs
+def test_a_rotation_applies_in_place_and_replans_empty(
+    deployed, aws, outdir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The rotation planned above, applied from its saved plan as a deploy applies the reviewed
+    one: new values in the web ACL and the integrations (moto needs
     gitops.emulator.apigateway_integration for that), none of them printed, and the next plan
     has nothing to do."""
     old = origin_values(aws)
-    replace = " ".join(f"-replace={address}" for address in sorted(old))
-    env = {**os.environ, "TF_CLI_ARGS_plan": replace}
-    applied = subprocess.run([GITOPS, "apply", "local", "--outdir", str(outdir)], env=env,
-                             capture_output=True, text=True, timeout=900)  # fmt: skip
-    assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr
+    stack_dir = outdir / "stacks" / "fraud-detection-local"
+    config = emulator.attach(load_environment("local"))
+    plan_apply.apply(runner_for(config), stack_dir, stack_dir / plan_apply.PLAN_FILE)
+    applied = capfd.readouterr()
+    assert "Apply complete!" in applied.out, applied.out[-3000:]
     new = origin_values(aws)
     assert set(new) == set(old) and not set(new.values()) & set(old.values())
     for value in [*old.values(), *new.values()]:
-        assert value not in applied.stdout + applied.stderr
+        assert value not in applied.out + applied.err
     waf = aws("wafv2")
     (summary,) = [a for a in waf.list_web_acls(Scope="REGIONAL")["WebACLs"]
                   if a["Name"].startswith("fraud-alb-")]  # fmt: skip
