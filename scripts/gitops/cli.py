@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     pipeline_arguments(plan)
+    pipeline_arguments(apply)
 
     deploy = commands.add_parser(
         "deploy",

@@ -79,7 +79,7 @@ def test_the_plan_role_plans_and_is_refused_at_its_first_write(bootstrapped, out
     planned = gitops("plan", "local", "--no-synth", outdir=outdir, role=PLAN_ROLE)
     assert planned.returncode == 0, planned.stderr
     assert re.search(r"\d+ to add", planned.stdout), planned.stdout
-    applied = gitops("apply", "local", outdir=outdir, role=PLAN_ROLE)
+    applied = gitops("apply", "local", "--no-synth", outdir=outdir, role=PLAN_ROLE)
     assert applied.returncode == 1
     (line,) = applied.stderr.strip().splitlines()
     denied = re.search(rf"access-denied: .*assumed-role/{PLAN_ROLE}/\S+ may not (\S+)$", line)
@@ -132,7 +132,7 @@ def test_without_one_action_the_deploy_fails_naming_it(bootstrapped, outdir, aws
         statement["Action"] = [a for a in statement["Action"] if a != REMOVED]
     iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True)
 
-    applied = gitops("apply", "local", outdir=outdir, role=APPLY_ROLE)
+    applied = gitops("apply", "local", "--no-synth", outdir=outdir, role=APPLY_ROLE)
     assert applied.returncode == 1
     assert applied.stderr.strip().endswith(f"may not {REMOVED}"), applied.stderr
 
@@ -142,7 +142,7 @@ def test_without_one_action_the_deploy_fails_naming_it(bootstrapped, outdir, aws
 
 
 def test_the_apply_role_deploys_replans_to_nothing_and_destroys(bootstrapped, outdir, aws) -> None:
-    applied = gitops("apply", "local", outdir=outdir, role=APPLY_ROLE)
+    applied = gitops("apply", "local", "--no-synth", outdir=outdir, role=APPLY_ROLE)
     assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr
     assert "Apply complete!" in applied.stdout
     state = remote_state(bootstrapped)

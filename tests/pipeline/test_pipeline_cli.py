@@ -128,6 +128,8 @@ def test_promote_opens_a_pull_request_with_the_digest(github, tmp_path) -> None:
         (("drift", "qa"), "gitops drift: error: GITHUB_REPOSITORY: expected OWNER/NAME"),
         (("plan", "dev", "--no-synth", "--outdir", "/nonexistent"),
          "gitops plan: error: /nonexistent/stacks/fraud-detection-dev: no synthesized stack"),
+        (("apply", "dev", "--no-synth", "--outdir", "/nonexistent"),
+         "gitops apply: error: /nonexistent/stacks/fraud-detection-dev: no synthesized stack"),
     ],
 )  # fmt: skip
 def test_pipeline_commands_reject_bad_input_in_one_line(args, message, tmp_path) -> None:

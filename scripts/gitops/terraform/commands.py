@@ -52,7 +52,7 @@ def apply(args: argparse.Namespace) -> None:
     from gitops.terraform import plan_apply
 
     config = one_config(args.environment)
-    runner, stack_dir, plan = planned(config, args.outdir)
+    runner, stack_dir, plan = planned(config, args.outdir, no_synth=args.no_synth)
     print(f"{config.stack_name}: {plan.summary()}")
     if plan.has_changes:
         plan_apply.apply(runner, stack_dir, plan.plan_file)
