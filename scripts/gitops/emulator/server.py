@@ -61,7 +61,11 @@ class EmulatorState:
 
     @property
     def endpoint(self) -> str:
-        return f"https://{HOST}:{self.port}"
+        return endpoint_on(self.port)
+
+
+def endpoint_on(port: int) -> str:
+    return f"https://{HOST}:{port}"
 
 
 def emulator_dir() -> Path:
@@ -247,8 +251,8 @@ class _PortTaken(GitopsError):
 def _launch(port: int) -> EmulatorState:
     """Start moto on `port` and record it once it answers.
 
-    The identity is read only then: right after the fork, `/proc/<pid>/cmdline` still shows the
-    parent's command line, and a state recorded that early named a process that later looked
+    The identity is read only then: right after the fork, `/proc/<pid>/cmdline` may still be
+    empty or the parent's, and a state recorded that early named a process that later looked
     like a stranger ("the emulator has died") to the very next command. Until it answers, the
     process is ended through its own handle, since nothing on disk names it yet.
     """
@@ -274,7 +278,7 @@ def _launch(port: int) -> EmulatorState:
         if MODULE not in identity:
             raise GitopsError(f"emulator pid {process.pid} is not {MODULE} ({identity or 'gone'})")
     except BaseException:
-        _end(process)
+        _end_group(process.pid)  # ours for sure: this process just started it
         raise
     state = EmulatorState(process.pid, port, str(log_file), time.time(), identity)
     _write_state(state)
@@ -295,21 +299,27 @@ def _await_answer(process: subprocess.Popen[bytes], port: int, log_file: Path) -
             return
         time.sleep(0.2)
     raise GitopsError(
-        f"emulator did not answer on https://{HOST}:{port} within {START_TIMEOUT_SECONDS:.0f}s"
+        f"emulator did not answer on {endpoint_on(port)} within {START_TIMEOUT_SECONDS:.0f}s"
         f" and was stopped; see {log_file}"
     )
 
 
-def _end(process: subprocess.Popen[bytes]) -> None:
-    """End an emulator this process started and never recorded (its whole process group)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
+def _end_group(pid: int) -> bool:
+    """SIGTERM the process group `pid` leads, SIGKILL it if it outlives STOP_TIMEOUT_SECONDS;
+    False when there is no such process. Callers first make sure the pid is the emulator's."""
     try:
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while is_alive(pid) and time.monotonic() < deadline:
+        _reap(pid)
+        time.sleep(0.1)
+    if is_alive(pid):
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+            os.killpg(pid, signal.SIGKILL)
+        _reap(pid)
+    return True
 
 
 def stop() -> bool:
@@ -321,21 +331,9 @@ def stop() -> bool:
     if not is_ours(state):
         forget_stale(state)
         return False
-    try:
-        os.killpg(state.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        state_file().unlink(missing_ok=True)
-        return False
-    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-    while is_alive(state.pid) and time.monotonic() < deadline:
-        _reap(state.pid)
-        time.sleep(0.1)
-    if is_alive(state.pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(state.pid, signal.SIGKILL)
-        _reap(state.pid)
+    ended = _end_group(state.pid)
     state_file().unlink(missing_ok=True)
-    return True
+    return ended
 
 
 def _reap(pid: int) -> None:
