@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,20 +18,14 @@ from gitops.terraform.plan_json import load_plan
 from gitops.terraform.runner import TerraformRunner
 
 from tests.faults import FAULT_MESSAGE, terraform_failing_at, terraform_printing_garbage_at
+from tests.terraform.conftest import local_stack
 
 CODE = 'resource "terraform_data" "service" {{ input = "{value}" }}\n'
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> tuple[TerraformRunner, Path]:
-    directory = tmp_path / "stack"
-    directory.mkdir()
-    (directory / "empty.rc").write_text("")
-    (directory / "main.tf").write_text(CODE.format(value="one"))
-    environ = {**os.environ, "TF_CLI_CONFIG_FILE": str(directory / "empty.rc")}
-    runner = TerraformRunner(Path(shutil.which("terraform") or "terraform"), environ)
-    plan_apply.init(runner, directory)
-    return runner, directory
+    return local_stack(tmp_path / "stack", CODE.format(value="one"))
 
 
 def shown(runner: TerraformRunner, directory: Path) -> dict:

@@ -5,9 +5,7 @@ plan of the same state runs with each `StateLocking`."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -28,19 +26,17 @@ from gitops.terraform.plan_apply import (
 )
 from gitops.terraform.runner import TerraformRunner
 
+from tests.terraform.conftest import local_stack
+
 LOCK_INFO = ".terraform.tfstate.lock.info"
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> tuple[TerraformRunner, Path]:
     """A `terraform_data` applied into local state, and a change to it waiting to be planned."""
-    directory = tmp_path / "stack"
-    directory.mkdir()
-    (directory / "empty.rc").write_text("")
-    (directory / "main.tf").write_text('resource "terraform_data" "s" { input = "one" }\n')
-    environ = {**os.environ, "TF_CLI_CONFIG_FILE": str(directory / "empty.rc")}
-    runner = TerraformRunner(Path(shutil.which("terraform") or "terraform"), environ)
-    plan_apply.init(runner, directory)
+    runner, directory = local_stack(
+        tmp_path / "stack", 'resource "terraform_data" "s" { input = "one" }\n'
+    )
     plan_apply.apply(runner, directory, plan_apply.plan(runner, directory).plan_file, echo=False)
     (directory / "main.tf").write_text('resource "terraform_data" "s" { input = "two" }\n')
     return runner, directory
@@ -160,4 +156,16 @@ def test_a_role_refused_the_lock_is_access_denied_not_state_locked(stack, tmp_pa
         "access-denied: stack: terraform plan stopped:"
         " arn:aws:sts::111111111111:assumed-role/fraud-gitops-plan-dev/gitops may not"
         " dynamodb:PutItem"
+    )
+
+
+def test_plan_and_apply_fails_at_once_naming_the_holder(stack) -> None:
+    """`local up`'s one-process apply reads Terraform's JSON diagnostics, not its text: the
+    lock's holder is still named, and nothing is applied."""
+    runner, directory = stack
+    holder = r"^state-locked: stack is being changed by \S+ "
+    with lock_held(runner, directory), pytest.raises(StateLocked, match=holder):
+        plan_apply.plan_and_apply(runner, directory, echo=False)
+    assert plan_apply.plan_and_apply(runner, directory, echo=False)["change"] == 1, (
+        "the refused run applied nothing: the change is still there to apply"
     )

@@ -20,6 +20,7 @@ from gitops.emulator import server as emulator
 from gitops.errors import GitopsError
 from gitops.terraform import plan_apply
 from gitops.terraform import runner as terraform
+from gitops.terraform.plan_json import describe_counts
 from infra.config import EnvironmentConfig
 from infra.environments import load_environment
 
@@ -65,11 +66,11 @@ def up(synthesize: Synthesize, outdir: Path, port: int | None = None) -> dict[st
         _step(f"synthesized {stack_dir}", started)
         if not plan_apply.init(runner, stack_dir, reuse=True):
             _step("terraform init skipped: backend and providers unchanged", started)
-        planned = plan_apply.plan(runner, stack_dir)
-        _step(f"plan: {planned.summary()}", started)
-        if planned.has_changes:
-            plan_apply.apply(runner, stack_dir, planned.plan_file)
-            _step("applied", started)
+        planned = plan_apply.plan_and_apply(runner, stack_dir)
+        if any(planned.values()):
+            _step(f"applied: {describe_counts(planned, '')}", started)
+        else:
+            _step("plan: no changes", started)
         values = outputs_in_state(config)
     except BaseException as error:
         if not emulator.is_ours(state):

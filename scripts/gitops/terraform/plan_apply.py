@@ -1,7 +1,8 @@
 """Plan and apply one synthesized stack with its remote S3 backend.
 
 `plan` writes `plan.tfplan` and its JSON (`terraform show -json`) beside the stack; `apply`
-applies exactly that plan file. How a run treats the DynamoDB state lock is a `StateLocking`:
+applies exactly that plan file; `plan_and_apply` does both in one process with no plan kept,
+for the emulator's `local up`. How a run treats the DynamoDB state lock is a `StateLocking`:
 previews take none, the deploy waits a bounded time, everything else fails at once. Failures
 have names: `state-locked` when another run holds the lock (with who holds it),
 `access-denied` when the role may not do what Terraform asked, otherwise the first error
@@ -277,6 +278,59 @@ def apply(
     command = [str(runner.binary), "apply", "-input=false", "-no-color", *locking.flags(),
                str(plan_file.resolve())]  # fmt: skip
     _stream(command, runner, stack_dir, "apply", echo)
+
+
+UI_ECHOED = frozenset(
+    {"apply_start", "apply_progress", "apply_complete", "apply_errored", "diagnostic"}
+)
+"""Machine-readable UI messages `plan_and_apply` prints: progress and problems, not the diff."""
+UI_COUNT_WORDS = {"add": "add", "change": "change", "remove": "destroy", "import": "import"}
+"""Terraform's `change_summary` keys, in the words of its `Plan:` line."""
+
+
+def plan_and_apply(
+    runner: TerraformRunner, stack_dir: Path, *, echo: bool = True
+) -> dict[str, int]:
+    """Plan and apply in one Terraform process, with no saved plan between; returns the plan's
+    counts (all zero: nothing was applied).
+
+    For the emulator's `local up`, where nobody reviews a plan: the pipeline applies a reviewed
+    plan file with `plan` and `apply`. One process pays the provider's checksum, schema load
+    and `show -json` once instead of three times. A saved plan pair left beside the stack is
+    removed first: once this apply has run it describes a state that is gone.
+    """
+    for stale in (stack_dir / PLAN_FILE, stack_dir / PLAN_JSON):
+        stale.unlink(missing_ok=True)
+    command = [str(runner.binary), "apply", "-auto-approve", "-input=false", "-json",
+               *FAIL_FAST.flags()]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=stack_dir, env=dict(runner.environ), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    planned: dict[str, int] = {}
+    problems: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            message = {"type": "diagnostic", "@message": line.rstrip(), "@level": "error"}
+        kind, text = message.get("type"), str(message.get("@message", "")).strip()
+        if kind == "diagnostic" and message.get("@level") == "error":
+            detail = message.get("diagnostic", {}).get("detail", "")
+            problems.append(f"{text}\n{detail}" if detail else text)
+        shown = kind in UI_ECHOED
+        if kind == "change_summary":
+            changes = message.get("changes", {})
+            if changes.get("operation") == "plan":
+                planned = {word: changes.get(key, 0) for key, word in UI_COUNT_WORDS.items()}
+            # "Apply complete!" when something was applied; silence for a no-op
+            shown = changes.get("operation") == "apply" and any(planned.values())
+        if echo and shown and text:
+            print(f"  {text}", flush=True)
+    if process.wait() != 0:
+        raise _fail(stack_dir.name, "apply", "\n".join(problems) or "no output")
+    return planned
 
 
 def destroy(

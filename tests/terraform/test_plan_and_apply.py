@@ -1,0 +1,70 @@
+"""`plan_and_apply`: plan and apply in one Terraform process, as `gitops local up` deploys.
+
+Real Terraform, a real `terraform_data` configuration with local state; the fault is a real
+wrapper around the binary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from gitops.errors import GitopsError
+from gitops.terraform import plan_apply
+from gitops.terraform.runner import TerraformRunner
+
+from tests.faults import FAULT_MESSAGE, terraform_failing_at
+from tests.terraform.conftest import local_stack
+
+CODE = 'resource "terraform_data" "service" {{ input = "{value}" }}\n'
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> tuple[TerraformRunner, Path]:
+    return local_stack(tmp_path / "stack", CODE.format(value="one"))
+
+
+def test_it_applies_says_what_and_then_has_nothing_to_do(stack, capsys) -> None:
+    runner, directory = stack
+    assert plan_apply.plan_and_apply(runner, directory) == {
+        "add": 1, "change": 0, "destroy": 0, "import": 0
+    }  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "terraform_data.service: Creation complete" in printed
+    assert "Apply complete! Resources: 1 added, 0 changed, 0 destroyed." in printed
+    assert "Plan:" not in printed, "the plan's diff and counts are the caller's to print"
+
+    assert not any(plan_apply.plan_and_apply(runner, directory).values())
+    assert "Apply complete" not in capsys.readouterr().out, "a no-op says nothing of an apply"
+
+    (directory / "main.tf").write_text(CODE.format(value="two"))
+    assert plan_apply.plan_and_apply(runner, directory, echo=False)["change"] == 1
+    assert capsys.readouterr().out == ""
+
+
+def test_a_saved_plan_the_apply_makes_stale_is_removed(stack) -> None:
+    runner, directory = stack
+    saved = plan_apply.plan(runner, directory)
+    assert saved.plan_file.is_file() and saved.json_file.is_file()
+    plan_apply.plan_and_apply(runner, directory, echo=False)
+    assert not saved.plan_file.exists() and not saved.json_file.exists()
+
+
+def test_a_configuration_error_is_one_line_naming_the_stack(stack) -> None:
+    runner, directory = stack
+    (directory / "main.tf").write_text(
+        'resource "terraform_data" "service" { input = var.missing }\n'
+    )
+    with pytest.raises(GitopsError) as failed:
+        plan_apply.plan_and_apply(runner, directory, echo=False)
+    message = "stack: terraform apply failed: Reference to undeclared input variable"
+    assert str(failed.value) == message
+
+
+def test_terraform_failing_outside_its_json_is_still_one_line(stack, tmp_path) -> None:
+    runner, directory = stack
+    faulty = dataclasses.replace(runner, binary=terraform_failing_at(tmp_path / "bin", "apply"))
+    with pytest.raises(GitopsError) as failed:
+        plan_apply.plan_and_apply(faulty, directory, echo=False)
+    assert str(failed.value) == f"stack: terraform apply failed: {FAULT_MESSAGE} at terraform apply"
