@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -84,13 +85,12 @@ def test_no_test_writes_into_the_checkouts_work_dir() -> None:
     assert os.environ["GITOPS_WORK_DIR"] == str(work_dir())
 
 
-def _lock_is_free(lock_file: Path) -> bool:
-    """Whether another process could take the cache lock now (flock is per open file)."""
-    import fcntl
-
-    with open(lock_file, "w") as handle:
+def _lock_is_free(lock_file: Path, mode: int = fcntl.LOCK_EX) -> bool:
+    """Whether another process could take the cache lock now, exclusively or shared (`mode`;
+    flock is per open file)."""
+    with open(lock_file, "a") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
         fcntl.flock(handle, fcntl.LOCK_UN)
@@ -104,11 +104,45 @@ def test_an_init_that_may_fill_the_plugin_cache_holds_its_lock(tmp_path: Path) -
     lock_file = tmp_path / "plugin-cache.lock"
     with runner.filling_cache():
         assert not _lock_is_free(lock_file), "a cold cache is filled by one init at a time"
+        assert not _lock_is_free(lock_file, fcntl.LOCK_SH), "and nobody links a half copy"
     assert _lock_is_free(lock_file)
 
     provider_dir = cache / terraform.PROVIDER_ADDRESS / AWS_PROVIDER_VERSION
     (provider_dir / terraform.platform_dir()).mkdir(parents=True)
     (provider_dir / terraform.platform_dir() / "terraform-provider-aws_v5").write_text("")
-    lock_file.unlink()
     with runner.filling_cache():
-        assert not lock_file.exists(), "a filled cache is only read: inits run in parallel"
+        assert _lock_is_free(lock_file, fcntl.LOCK_SH), "a filled cache is only read: in parallel"
+        assert not _lock_is_free(lock_file), "but never while an init fills it"
+
+
+REQUIRES_AWS = (
+    "terraform {\n  required_providers {\n"
+    f'    aws = {{ source = "hashicorp/aws", version = "{AWS_PROVIDER_VERSION}" }}\n'
+    "  }\n}\n"
+)
+
+
+@pytest.mark.slow
+def test_a_stack_with_no_lock_file_links_the_filled_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Terraform 1.4+ installs into the cache again for a stack with no lock file unless told
+    not to: 700 MB copied over the binary other stacks run from, which failed concurrent
+    validates. With the configuration gitops writes, the second stack only links."""
+    monkeypatch.setenv("GITOPS_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.delenv("TF_CLI_CONFIG_FILE", raising=False)
+    runner = terraform.prepare()
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "main.tf").write_text(REQUIRES_AWS)
+    assert runner.run(["init", "-backend=false"], tmp_path / "first").returncode == 0
+    assert runner.plugin_cache is not None
+    # The cache's entry: a copy of the provider, or a symlink to an unpacked mirror's folder
+    address, platform = terraform.PROVIDER_ADDRESS, terraform.platform_dir()
+    entry = runner.plugin_cache / address / AWS_PROVIDER_VERSION / platform
+    assert runner.cache_holds_provider()
+    before = (entry.lstat().st_ino, entry.lstat().st_mtime_ns)
+    second = runner.run(["init", "-backend=false"], tmp_path / "second")
+    assert second.returncode == 0, second.stderr
+    assert (entry.lstat().st_ino, entry.lstat().st_mtime_ns) == before, "the cache was rewritten"
+    assert "h1:" in (tmp_path / "second" / ".terraform.lock.hcl").read_text()

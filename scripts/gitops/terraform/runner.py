@@ -11,7 +11,14 @@ it is used as it is.
 
 Terraform documents the plugin cache as unsafe for concurrent installs (two cold `init`s at
 once failed here with "Failed to install provider"), so an `init` that may fill the cache
-holds a lock beside it; once the provider is in the cache, `init`s only link it and run freely.
+holds a lock beside it exclusively; once the provider is in the cache, `init`s take the lock
+shared (waiting out a fill still copying) and only link it. Only link: since Terraform 1.4 an
+`init` of a stack with no `.terraform.lock.hcl` installs the provider into the cache again
+(700 MB copied over the file other stacks run from through their symlinks; a `gitops validate`
+of four fresh stacks failed that way under load). The synthesized stacks' lock files are
+generated, never committed, so the configuration lets such an `init` link the cached package
+and record its checksum (`plugin_cache_may_break_dependency_lock_file`); the cached package
+itself was checked when it was installed from the mirror or the registry.
 """
 
 from __future__ import annotations
@@ -79,6 +86,7 @@ def render_cli_config(mirror: Path | None, plugin_cache: Path) -> str:
     lines = [
         "# Written by gitops (scripts/gitops/terraform/runner.py); regenerated on every run.",
         f'plugin_cache_dir = "{plugin_cache}"',
+        "plugin_cache_may_break_dependency_lock_file = true",
         "provider_installation {",
     ]
     if mirror is not None:
@@ -128,13 +136,15 @@ class TerraformRunner:
 
     @contextlib.contextmanager
     def filling_cache(self) -> Iterator[None]:
-        """Hold the cache's lock (across processes) while an init may install into it."""
-        if self.cache_holds_provider():
+        """Hold the cache's lock (across processes) for an init: exclusive while the init may
+        install into the cache, shared once the provider is there (a provider file that is
+        still being copied belongs to an exclusive holder, so a shared taker waits for it)."""
+        if self.plugin_cache is None:
             yield
             return
-        assert self.plugin_cache is not None
-        with open(self.plugin_cache.with_name("plugin-cache.lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        mode = fcntl.LOCK_SH if self.cache_holds_provider() else fcntl.LOCK_EX
+        with open(self.plugin_cache.with_name("plugin-cache.lock"), "a") as lock:
+            fcntl.flock(lock, mode)
             try:
                 yield
             finally:
