@@ -26,6 +26,8 @@ from gitops.errors import UsageError
 
 from infra.environments import load_environment
 
+pytestmark = pytest.mark.emulator
+
 GITOPS = str(Path(sys.executable).with_name("gitops"))
 REPOSITORY = "fraud-platform/infrastructure"
 OLD_INLINE = json.dumps(

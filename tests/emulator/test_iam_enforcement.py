@@ -12,6 +12,8 @@ from botocore.exceptions import ClientError
 from gitops.emulator import server as emulator
 from gitops.emulator.iam_enforcement import ENFORCE_VARIABLE, iam_action, role_credentials
 
+pytestmark = pytest.mark.emulator
+
 
 @pytest.mark.parametrize(
     ("signing_name", "operation", "method", "path", "expected"),

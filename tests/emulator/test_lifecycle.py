@@ -16,6 +16,8 @@ import pytest
 from gitops.emulator import server as emulator
 from gitops.errors import GitopsError
 
+pytestmark = pytest.mark.emulator
+
 GITOPS = str(Path(sys.executable).with_name("gitops"))
 
 

@@ -13,6 +13,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
+pytestmark = pytest.mark.emulator
+
 ACCOUNT = "123456789012"
 
 

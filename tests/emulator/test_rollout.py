@@ -13,6 +13,8 @@ from gitops.pipeline import rollout
 from infra.environments import load_environment
 from tests.emulator.test_codedeploy import build
 
+pytestmark = pytest.mark.emulator
+
 REGION = "eu-west-1"  # apart from the other emulator tests' us-east-1 resources
 
 

@@ -65,8 +65,9 @@ def _plan(directory: Path, name: str, secret: str = SECRET_1) -> dict[str, Any]:
     return json.loads(text)
 
 
-def make_plans(directory: Path) -> dict[str, dict[str, Any]]:
-    """create, no_changes, mixed (update + replace + destroy + sensitive + output), again, large."""
+def make_mixed_plan(directory: Path) -> dict[str, dict[str, Any]]:
+    """create, no_changes and mixed (update + replace + destroy + sensitive + output): what a
+    test of the commands needs, in half a second."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "empty.rc").write_text("")
     (directory / "main.tf").write_text(VERSION_1)
@@ -76,6 +77,13 @@ def make_plans(directory: Path) -> dict[str, dict[str, Any]]:
     plans["no_changes"] = _plan(directory, "no_changes")
     (directory / "main.tf").write_text(VERSION_2)
     plans["mixed"] = _plan(directory, "mixed", secret=SECRET_2)
+    return plans
+
+
+def make_plans(directory: Path) -> dict[str, dict[str, Any]]:
+    """Those of `make_mixed_plan`, the mixed one again a second later, and a 2,000-resource one
+    (3 s to plan)."""
+    plans = make_mixed_plan(directory)
     time.sleep(1.1)  # plan timestamps have one-second resolution
     plans["mixed_again"] = _plan(directory, "mixed_again", secret=SECRET_2)
     large = directory / "large"

@@ -14,7 +14,7 @@ from gitops.github.standin import GitHubStandIn
 from gitops.pipeline.plan_comment import parse_header
 
 from infra.environments import DEFAULT_ENVIRONMENTS_DIR
-from tests.pipeline.plans import SECRET_2, make_plans
+from tests.pipeline.plans import SECRET_2, make_mixed_plan
 
 GITOPS = str(Path(sys.executable).with_name("gitops"))
 NEW_DIGEST = "sha256:" + "cd" * 32
@@ -23,7 +23,7 @@ NEW_DIGEST = "sha256:" + "cd" * 32
 @pytest.fixture(scope="module")
 def mixed_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("plans")
-    make_plans(directory)
+    make_mixed_plan(directory)
     return directory / "mixed.json"
 
 

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from infra.environments import environment_names, load_environment
-from infra.origin_verification import HEADER_NAME, days_since_epoch
 from tests.helpers import find, ref, resources
 from tests.synth.waf_evaluation import Request, reachable_target_groups, web_acl_of
 
@@ -32,6 +31,8 @@ OPERATOR = "203.0.113.9"
 
 def sent_by_api_gateway(stack: dict[str, Any]) -> str:
     """The header value every integration adds (a static value, quoted), the same for all."""
+    from infra.origin_verification import HEADER_NAME  # loads cdktf's jsii
+
     values = {
         integration["request_parameters"][f"integration.request.header.{HEADER_NAME}"]
         for integration in resources(stack, "aws_api_gateway_integration").values()
@@ -79,6 +80,8 @@ def accepted_by_the_acl(stack: dict[str, Any]) -> list[str]:
 
 @PER_ENV
 def test_a_request_without_the_header_reaches_no_target_group(stacks, env) -> None:
+    from infra.origin_verification import HEADER_NAME  # loads cdktf's jsii
+
     stack = stacks[env]
     assert reachable_target_groups(stack, Request(INTERNET)) == []
     assert reachable_target_groups(stack, Request(OPERATOR)) == [], "no operator network listed"
@@ -91,6 +94,8 @@ def test_a_request_without_the_header_reaches_no_target_group(stacks, env) -> No
 
 @PER_ENV
 def test_both_values_are_accepted_and_api_gateway_sends_one_of_them(stacks, env) -> None:
+    from infra.origin_verification import HEADER_NAME  # loads cdktf's jsii
+
     stack = stacks[env]
     assert sent_by_api_gateway(stack) == local_ref(stack, "current-value")
     accepted = [local_ref(stack, "value-a-sensitive"), local_ref(stack, "value-b-sensitive")]
@@ -185,6 +190,8 @@ def test_listed_operators_reach_the_service_and_nobody_else_does(with_operators)
 
 
 def test_the_test_listener_answers_operators_and_nobody_else(stacks, with_operators) -> None:
+    from infra.origin_verification import HEADER_NAME  # loads cdktf's jsii
+
     port = load_environment("dev").blue_green.test_listener.port
     assert reachable_target_groups(with_operators, Request(OPERATOR, port=port))
     header = {HEADER_NAME: sent_in_period(with_operators, 0)}
@@ -196,6 +203,8 @@ def test_the_test_listener_answers_operators_and_nobody_else(stacks, with_operat
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="needs terraform on PATH")
 def test_the_rotation_day_count_is_the_real_day_count_in_terraform(tmp_path: Path) -> None:
+    from infra.origin_verification import days_since_epoch  # loads cdktf's jsii
+
     dates = [datetime.date(1970, 1, 1), datetime.date(2000, 2, 29), datetime.date(2024, 3, 1),
              datetime.date(2026, 12, 31), datetime.date(2027, 1, 1)]  # fmt: skip
     # One expression: `terraform console` reading a pipe prints only its last result.

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from infra.environments import environment_names, load_environment
-from infra.task_roles import RESOURCE_WILDCARD_REASON
 from tests.helpers import find, one, ref, resources
 
 ENVIRONMENTS = environment_names()
@@ -508,6 +507,8 @@ def policy_statements(stack: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]
 def test_iam_no_wildcard_actions_and_wildcard_resources_only_where_aws_requires(
     stacks, env
 ) -> None:
+    from infra.task_roles import RESOURCE_WILDCARD_REASON  # jsii: only where a test needs it
+
     statements = policy_statements(stacks[env])
     assert statements
     for logical_id, statement in statements:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import infra.app
-from infra.app import stack_file, synthesize
 from infra.environments import load_environment
-from infra.stack import FraudDetectionStack
+
+# infra.app and infra.stack load the jsii runtime (seconds): imported by the tests that
+# synthesize, so that collecting this file costs a worker that runs none of them nothing.
 
 
 @pytest.fixture
@@ -21,6 +21,10 @@ def outdir(tmp_path: Path) -> Path:
 def test_a_failed_synth_leaves_previous_output_untouched(
     outdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import infra.app
+    from infra.app import stack_file, synthesize
+    from infra.stack import FraudDetectionStack
+
     dev, staging = load_environment("dev"), load_environment("staging")
     synthesize([dev], outdir)
     before = stack_file(outdir, dev.stack_name).read_bytes()
@@ -40,6 +44,8 @@ def test_a_failed_synth_leaves_previous_output_untouched(
 
 
 def test_synthesizing_one_environment_keeps_the_others(outdir: Path) -> None:
+    from infra.app import stack_file, synthesize
+
     dev, prod = load_environment("dev"), load_environment("prod")
     synthesize([dev], outdir)
     synthesize([prod], outdir)
@@ -50,6 +56,8 @@ def test_synthesizing_one_environment_keeps_the_others(outdir: Path) -> None:
 
 
 def test_terraform_working_files_survive_a_resynth(outdir: Path) -> None:
+    from infra.app import stack_file, synthesize
+
     dev = load_environment("dev")
     synthesize([dev], outdir)
     stack_dir = stack_file(outdir, dev.stack_name).parent

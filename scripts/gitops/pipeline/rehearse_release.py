@@ -22,7 +22,6 @@ from gitops.bootstrap.state_backend import clients
 from gitops.emulator import server as emulator
 from infra.environments import load_environment
 from infra.naming import Naming
-from infra.origin_verification import HEADER_NAME
 
 if TYPE_CHECKING:
     from gitops.pipeline.rehearse import Rehearsal
@@ -86,6 +85,8 @@ class ReleaseSteps:
             .get_web_acl_for_resource(ResourceArn=described["LoadBalancerArn"])
             .get("WebACL")
         )
+        from infra.origin_verification import HEADER_NAME  # cdktf's jsii: only when it runs
+
         headers = {
             str(statement.get("FieldToMatch", {}).get("SingleHeader", {}).get("Name", "")).lower()
             for statement in _statements(acl.get("Rules", []) if acl else [])
