@@ -27,12 +27,21 @@ def load_configs(names: Sequence[str]) -> list[EnvironmentConfig]:
 
 def synthesize(configs: list[EnvironmentConfig], outdir: Path) -> list[Path]:
     """Synthesize `configs` into `outdir`; a construct error becomes one line naming the stacks."""
+    names = ", ".join(config.name for config in configs)
+    # An unusable --outdir fails here, before the jsii runtime takes seconds to load.
+    if outdir.exists() and not outdir.is_dir():
+        raise GitopsError(f"synth of {names} failed: {outdir} is a file, not a folder")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise GitopsError(
+            f"synth of {names} failed: cannot create {outdir}: {error.strerror}"
+        ) from None
     from infra.app import synthesize as synthesize_app  # loads jsii: only when a command needs it
 
     try:
         return synthesize_app(configs, outdir)
     except Exception as error:  # jsii surfaces construct errors as RuntimeError and friends
-        names = ", ".join(config.name for config in configs)
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise GitopsError(f"synth of {names} failed: {message}") from error
 
