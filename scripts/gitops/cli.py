@@ -9,19 +9,16 @@ prints one line and exits non-zero on any failure.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from gitops.bootstrap import commands as bootstrap_commands
-from gitops.emulator import commands as emulator_commands
 from gitops.errors import GitopsError
 from gitops.paths import default_outdir
-from gitops.pipeline import commands as pipeline_commands
-from gitops.policy import commands as policy_commands
-from gitops.terraform import commands as terraform_commands
 
 # jsii warns on every start that Node 20 is past its end of life; it works, so keep logs readable.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -32,6 +29,19 @@ def _commit(value: str) -> str:
     if not re.fullmatch(r"[0-9a-f]{40}", value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a full 40-character commit SHA")
     return value
+
+
+@dataclass(frozen=True)
+class Handler:
+    """A command's function in `gitops.<concern>.commands`, imported only when the command runs:
+    each command pays for its own imports (boto3, the emulator, GitHub), not every concern's."""
+
+    concern: str
+    function: str
+
+    def __call__(self, args: argparse.Namespace) -> None:
+        module = importlib.import_module(f"gitops.{self.concern}.commands")
+        getattr(module, self.function)(args)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -63,13 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     synth = commands.add_parser("synth", help="write cdktf.out/stacks/fraud-detection-<env>/")
     environments_argument(synth)
-    synth.set_defaults(handler=terraform_commands.synth)
+    synth.set_defaults(handler=Handler("terraform", "synth"))
 
     validate = commands.add_parser(
         "validate", help="synth, then terraform init -backend=false and validate each stack"
     )
     environments_argument(validate)
-    validate.set_defaults(handler=terraform_commands.validate)
+    validate.set_defaults(handler=Handler("terraform", "validate"))
 
     check = commands.add_parser(
         "check", help="policy gate: checkov built-in and custom checks, reviewed skips"
@@ -92,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("reports"),
         help="where policy.sarif and policy-junit.xml go (default: reports/)",
     )
-    check.set_defaults(handler=policy_commands.check)
+    check.set_defaults(handler=Handler("policy", "check"))
 
     def environment_argument(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("environment", metavar="ENV", help="an environments/<ENV>.yaml file")
@@ -107,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OWNER/NAME",
         help="also create GitHub's OIDC provider, the boundary and the plan/apply roles",
     )
-    bootstrap.set_defaults(handler=bootstrap_commands.bootstrap)
+    bootstrap.set_defaults(handler=Handler("bootstrap", "bootstrap"))
 
     roles = commands.add_parser(
         "roles", help="JSON: the plan and apply roles and the boundary bootstrap creates for ENV"
@@ -117,15 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     roles.add_argument(
         "--no-synth", action="store_true", help="read the stack already synthesized in cdktf.out"
     )
-    roles.set_defaults(handler=bootstrap_commands.roles)
+    roles.set_defaults(handler=Handler("bootstrap", "roles"))
 
     plan = commands.add_parser("plan", help="synth ENV, init its backend, plan to a file + JSON")
     environment_argument(plan)
-    plan.set_defaults(handler=pipeline_commands.plan)
+    plan.set_defaults(handler=Handler("pipeline", "plan"))
 
     apply = commands.add_parser("apply", help="plan ENV and apply exactly that plan")
     environment_argument(apply)
-    apply.set_defaults(handler=terraform_commands.apply)
+    apply.set_defaults(handler=Handler("terraform", "apply"))
 
     def pipeline_arguments(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
@@ -146,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--commit", required=True, type=_commit, help="the merge commit on main being deployed"
     )
     pipeline_arguments(deploy)
-    deploy.set_defaults(handler=pipeline_commands.deploy)
+    deploy.set_defaults(handler=Handler("pipeline", "deploy"))
 
     deploy_cancelled = commands.add_parser(
         "deploy-cancelled",
@@ -156,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     deploy_cancelled.add_argument(
         "--commit", required=True, type=_commit, help="the commit whose deploy was cancelled"
     )
-    deploy_cancelled.set_defaults(handler=pipeline_commands.deploy_cancelled)
+    deploy_cancelled.set_defaults(handler=Handler("pipeline", "deploy_cancelled"))
 
     drift = commands.add_parser(
         "drift", help="plan each ENV; open, update or close its drift issue (applies nothing)"
@@ -165,13 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--outdir", type=Path, default=default_outdir(), help=argparse.SUPPRESS)
     drift.add_argument("--commit", type=_commit, help="the commit of main being compared")
     pipeline_arguments(drift)
-    drift.set_defaults(handler=pipeline_commands.drift)
+    drift.set_defaults(handler=Handler("pipeline", "drift"))
 
     fingerprint = commands.add_parser(
         "fingerprint", help="one line: a digest of what a plan JSON would change"
     )
     fingerprint.add_argument("plan_json", type=Path, metavar="PLAN_JSON")
-    fingerprint.set_defaults(handler=pipeline_commands.fingerprint)
+    fingerprint.set_defaults(handler=Handler("pipeline", "fingerprint"))
 
     comment = commands.add_parser(
         "comment", help="markdown of the pull-request plan comment, from plan JSON files"
@@ -206,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PR_NUMBER",
         help="also create or update the plan comment on this pull request (needs GITHUB_TOKEN)",
     )
-    comment.set_defaults(handler=pipeline_commands.comment)
+    comment.set_defaults(handler=Handler("pipeline", "comment"))
 
     promote = commands.add_parser(
         "promote", help="copy the release section of one environment file into the next"
@@ -231,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument(
         "--base", help="branch the pull request targets (default: GITHUB_REF_NAME, else main)"
     )
-    promote.set_defaults(handler=pipeline_commands.promote)
+    promote.set_defaults(handler=Handler("pipeline", "promote"))
 
     release = commands.add_parser(
         "release", help="put a new image (digest, version) in one environment's release section"
@@ -252,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument(
         "--base", help="branch the pull request targets (default: GITHUB_REF_NAME, else main)"
     )
-    release.set_defaults(handler=pipeline_commands.release)
+    release.set_defaults(handler=Handler("pipeline", "release"))
 
     environments = commands.add_parser(
         "environments",
@@ -264,13 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write the workflows' matrices (plan, wave_1..wave_N) to $GITHUB_OUTPUT",
     )
-    environments.set_defaults(handler=pipeline_commands.environments)
+    environments.set_defaults(handler=Handler("pipeline", "environments"))
 
     local = commands.add_parser("local", help="the whole stack in a local AWS emulator")
     local.add_argument("action", choices=("up", "down", "status"))
     local.add_argument("--port", type=int, help="emulator port (default: a free one)")
     local.add_argument("--outdir", type=Path, default=default_outdir(), help=argparse.SUPPRESS)
-    local.set_defaults(handler=emulator_commands.local)
+    local.set_defaults(handler=Handler("emulator", "local"))
     return parser
 
 

@@ -65,12 +65,13 @@ def plan(args: argparse.Namespace) -> None:
 
 
 def deploy(args: argparse.Namespace) -> None:
-    from gitops.bootstrap.state_backend import clients
     from gitops.github.client import GitHubClient
+
+    client = GitHubClient.from_environment()  # a missing setting fails before boto3 loads
+    from gitops.bootstrap.state_backend import clients
     from gitops.pipeline import deploy_gate, reviewers, rollout
     from gitops.terraform.plan_apply import DEPLOY
 
-    client = GitHubClient.from_environment()
     config = one_config(args.environment)
     settings = config.pipeline
     deploy_gate.run(
