@@ -1,9 +1,45 @@
-"""Small readers over synthesized Terraform JSON, and the scratch environments the tests add."""
+"""Small readers over synthesized Terraform JSON, the scratch environments the tests add, and
+`gitops` run in the test's own process."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+
+def gitops_in_process(
+    args: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`gitops ARGS` as its console script runs it (`main()` and its exit status), in this
+    process: a fresh interpreter spends 0.7 s importing before the command starts. `env`
+    replaces the environment for the call, as `subprocess.run`'s does. tests/cli/ runs the
+    console script itself."""
+    from gitops.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved_environment, saved_cwd = dict(os.environ), Path.cwd()
+    try:
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(env)
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                status = main(list(args))
+            except SystemExit as exit_:  # argparse's usage errors and --help
+                status = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_environment)
+    command = ["gitops", *args]
+    return subprocess.CompletedProcess(command, status, stdout.getvalue(), stderr.getvalue())
 
 
 def resources(stack: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

@@ -9,7 +9,6 @@ import dataclasses
 import fnmatch
 import json
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from gitops.bootstrap import boundary, permission_table, roles
 from gitops.bootstrap.roles import UnknownResourceType, roles_document
 
 from infra.environments import environment_names, load_environment
+from tests.helpers import gitops_in_process
 
 REPOSITORY = "acme/fraud-detection"
 DEPLOY_ACTIONS = Path(__file__).with_name("deploy_actions.txt")
@@ -363,11 +363,8 @@ def test_every_role_in_every_stack_has_the_boundary(stacks) -> None:
             assert role.get("permissions_boundary") == expected, key
 
 
-GITOPS = str(Path(sys.executable).with_name("gitops"))
-
-
 def _gitops(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([GITOPS, *args], capture_output=True, text=True, timeout=300)
+    return gitops_in_process(args)
 
 
 def test_gitops_roles_prints_the_document(synth_outdir, documents) -> None:

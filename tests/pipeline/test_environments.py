@@ -7,7 +7,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,8 @@ from gitops.pipeline.promote_wave import promote_wave
 from infra.config import REPO_ROOT
 from infra.environments import load_environment
 from infra.pipeline_settings import MAX_WAVES
-from tests.helpers import environments_with_prod_eu
+from tests.helpers import environments_with_prod_eu, gitops_in_process
 
-GITOPS = str(Path(sys.executable).with_name("gitops"))
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 NEW_DIGEST = "sha256:" + "cd34ef56" * 8
 
@@ -34,9 +32,7 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [GITOPS, *args], env={**os.environ, **env}, cwd=cwd, text=True, capture_output=True
-    )
+    return gitops_in_process(args, {**os.environ, **env}, cwd)
 
 
 def workflow(name: str) -> dict[str, Any]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +12,9 @@ from gitops.github.standin import GitHubStandIn
 from gitops.pipeline.plan_comment import parse_header
 
 from infra.environments import DEFAULT_ENVIRONMENTS_DIR
+from tests.helpers import gitops_in_process
 from tests.pipeline.plans import SECRET_2, make_mixed_plan
 
-GITOPS = str(Path(sys.executable).with_name("gitops"))
 NEW_DIGEST = "sha256:" + "cd" * 32
 
 
@@ -46,7 +44,7 @@ def gitops(*args: str, github: GitHubStandIn | None, tmp_path: Path, **extra: st
             "GITHUB_REPOSITORY": github.repository,
             "GITHUB_TOKEN": github.token,
         }
-    return subprocess.run([GITOPS, *args], env=env, capture_output=True, text=True, timeout=120)
+    return gitops_in_process(args, env)
 
 
 def test_comment_post_creates_then_updates_one_comment(github, mixed_plan, tmp_path) -> None:

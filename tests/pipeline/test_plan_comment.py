@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,9 +15,8 @@ from gitops.terraform.plan_fingerprint import fingerprint
 from gitops.terraform.plan_json import resource_changes
 from gitops.terraform.plan_values import MAX_VALUE_CHARS, attribute_changes
 
+from tests.helpers import gitops_in_process
 from tests.pipeline.plans import SECRET_1, SECRET_2, make_plans, scaled
-
-GITOPS = str(Path(sys.executable).with_name("gitops"))
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +67,7 @@ def test_fingerprint_changes_when_any_planned_value_changes(plans) -> None:
 
 def test_fingerprint_cli_prints_one_line(plans) -> None:
     _, directory = plans
-    result = subprocess.run([GITOPS, "fingerprint", str(directory / "mixed.json")],
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    result = gitops_in_process(["fingerprint", str(directory / "mixed.json")])
     assert result.returncode == 0
     assert result.stdout.count("\n") == 1 and result.stdout.startswith("sha256:")
 
@@ -186,21 +181,19 @@ def test_twenty_environments_fit_one_comment_with_every_true_count(plans) -> Non
 
 def test_comment_cli_and_its_errors(plans, tmp_path: Path) -> None:
     _, directory = plans
-    ok = subprocess.run([GITOPS, "comment", f"dev={directory / 'mixed.json'}", "--commit", "abc"],
-                        capture_output=True, text=True, timeout=60)  # fmt: skip
+    ok = gitops_in_process(["comment", f"dev={directory / 'mixed.json'}", "--commit", "abc"])
     assert ok.returncode == 0 and ok.stdout.startswith("<!-- gitops-plan-comment ")
     for args, message in (
         (["dev"], "'dev': expected ENV=PLAN_JSON"),
         (["qa=x.json"], "unknown environment 'qa'"),
         ([f"dev={tmp_path / 'missing.json'}"], "missing.json: plan JSON not found"),
     ):
-        bad = subprocess.run([GITOPS, "comment", *args], capture_output=True, text=True,
-                             timeout=60, env=dict(os.environ))  # fmt: skip
+        bad = gitops_in_process(["comment", *args])
         assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
         assert message in bad.stderr
     not_a_plan = tmp_path / "x.json"
     not_a_plan.write_text("{}")
-    bad = subprocess.run([GITOPS, "fingerprint", str(not_a_plan)], capture_output=True, text=True)
+    bad = gitops_in_process(["fingerprint", str(not_a_plan)])
     assert bad.returncode == 2 and "not a `terraform show -json` plan" in bad.stderr
 
 

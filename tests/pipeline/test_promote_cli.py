@@ -5,18 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from infra.environments import DEFAULT_ENVIRONMENTS_DIR
+from tests.helpers import gitops_in_process
 
-GITOPS = str(Path(sys.executable).with_name("gitops"))
 NEW_DIGEST = "sha256:" + "ab" * 32
 
 
 def run(*args: str, environments: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GITOPS_ENVIRONMENTS_DIR": str(environments)}
-    return subprocess.run([GITOPS, *args], env=env, capture_output=True, text=True, timeout=60)
+    return gitops_in_process(args, env)
 
 
 def test_promote_writes_the_target_and_the_pr_body(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,8 @@ import yaml
 from gitops.github.standin import GitHubStandIn
 
 from infra.environments import DEFAULT_ENVIRONMENTS_DIR, load_environment
+from tests.helpers import gitops_in_process
 
-GITOPS = str(Path(sys.executable).with_name("gitops"))
 DIGEST = "sha256:9f2c" + "ab" * 30
 
 
@@ -28,7 +27,7 @@ def environments(tmp_path: Path) -> Path:
 
 def run(*args: str, environments: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GITOPS_ENVIRONMENTS_DIR": str(environments), **extra}
-    return subprocess.run([GITOPS, *args], env=env, capture_output=True, text=True, timeout=60)
+    return gitops_in_process(args, env)
 
 
 def test_release_writes_only_the_release_section_and_keeps_comments(environments: Path) -> None:
