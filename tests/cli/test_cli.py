@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from gitops.cli import main
+from gitops.cli import Handler, build_parser, main
 
 GITOPS = str(Path(sys.executable).with_name("gitops"))
 
@@ -94,3 +96,16 @@ def test_synth_writes_the_named_stacks(tmp_path: Path, capsys: pytest.CaptureFix
         assert (outdir / "stacks" / f"fraud-detection-{env}" / "cdk.tf.json").is_file()
     assert not (outdir / "stacks" / "fraud-detection-prod").exists()
     assert "2 stack(s) in" in capsys.readouterr().out
+
+
+def test_every_command_names_a_function_that_exists() -> None:
+    """Handlers are imported only when their command runs; a misspelt one would fail only
+    then, in front of whoever ran it."""
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert len(commands.choices) >= 15
+    for name, sub in commands.choices.items():
+        handler = sub.get_default("handler")
+        assert isinstance(handler, Handler), name
+        module = importlib.import_module(f"gitops.{handler.concern}.commands")
+        assert callable(getattr(module, handler.function, None)), (name, handler)
