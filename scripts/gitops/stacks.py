@@ -6,6 +6,7 @@ only when a command really synthesizes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from gitops.emulator import server as emulator
 from gitops.errors import GitopsError, UsageError
 from gitops.terraform import plan_apply
 from gitops.terraform.plan_apply import FAIL_FAST, Planned, StateLocking
-from infra.config import ConfigError, EnvironmentConfig
+from infra.config import REPO_ROOT, ConfigError, EnvironmentConfig
 from infra.environments import load_environments
 
 
@@ -44,6 +45,62 @@ def synthesize(configs: list[EnvironmentConfig], outdir: Path) -> list[Path]:
     except Exception as error:  # jsii surfaces construct errors as RuntimeError and friends
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise GitopsError(f"synth of {names} failed: {message}") from error
+
+
+INPUTS_FILE = ".synth-inputs"
+"""Beside a stack synthesized by `synthesize_if_changed`: what it was made from, and its hash."""
+
+
+def synth_sources() -> list[Path]:
+    """What a stack is made from besides its environment's settings: the construct code, the
+    locked package versions (cdktf, the provider bindings) and cdktf.json."""
+    code = sorted((REPO_ROOT / "infra").rglob("*.py"))
+    return [*code, REPO_ROOT / "uv.lock", REPO_ROOT / "cdktf.json"]
+
+
+def _fingerprint(config: EnvironmentConfig, sources: Sequence[Path]) -> str:
+    digest = hashlib.sha256(config.model_dump_json().encode())
+    for path in sources:
+        digest.update(f"\0{path}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _recorded(stack_dir: Path, inputs: str) -> str:
+    stack = stack_dir / "cdk.tf.json"
+    return f"{inputs} {hashlib.sha256(stack.read_bytes()).hexdigest()}\n"
+
+
+def stale_stacks(
+    configs: Sequence[EnvironmentConfig], outdir: Path, sources: Sequence[Path]
+) -> list[EnvironmentConfig]:
+    """The configs whose stack in `outdir` is missing, was edited since, or was synthesized
+    from other settings or other sources."""
+    stale = []
+    for config in configs:
+        stack_dir = outdir / "stacks" / config.stack_name
+        marker = stack_dir / INPUTS_FILE
+        current = marker.is_file() and (stack_dir / "cdk.tf.json").is_file()
+        if not current or marker.read_text() != _recorded(stack_dir, _fingerprint(config, sources)):
+            stale.append(config)
+    return stale
+
+
+def synthesize_if_changed(
+    configs: list[EnvironmentConfig], outdir: Path, sources: Sequence[Path] | None = None
+) -> list[Path]:
+    """`synthesize`, unless every stack is already in `outdir` from the same settings and
+    sources: a repeated `gitops local up` or `down` then skips the 5 s jsii load and the
+    synth. Returns the stack files written (none when all were current)."""
+    sources = synth_sources() if sources is None else sources
+    if not stale_stacks(configs, outdir, sources):
+        return []
+    written = synthesize(configs, outdir)
+    for config in configs:
+        stack_dir = outdir / "stacks" / config.stack_name
+        marker = stack_dir / INPUTS_FILE
+        marker.write_text(_recorded(stack_dir, _fingerprint(config, sources)))
+    return written
 
 
 def one_config(name: str) -> EnvironmentConfig:

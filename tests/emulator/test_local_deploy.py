@@ -126,6 +126,7 @@ def test_second_up_applies_nothing(second_up) -> None:
     # Same backend, providers and binary as the first run: init is not paid again, and the
     # outputs still come (read from the state, not from another terraform process).
     assert "terraform init skipped: backend and providers unchanged" in result.stdout
+    assert "synth skipped: " in result.stdout and "synthesized" not in result.stdout
     assert "ecs_cluster_name = fraud-cluster-local" in result.stdout
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gitops.stacks import load_configs, synthesize
+from gitops.stacks import load_configs, synthesize_if_changed
 
 
 def local(args: argparse.Namespace) -> None:
@@ -12,9 +12,9 @@ def local(args: argparse.Namespace) -> None:
 
     if args.action == "up":
         load_configs(["local"])
-        local_stack.up(synthesize, args.outdir, args.port)
+        local_stack.up(synthesize_if_changed, args.outdir, args.port)
     elif args.action == "down":
-        local_stack.down(synthesize, args.outdir)
+        local_stack.down(synthesize_if_changed, args.outdir)
     else:
         for line in local_stack.status():
             print(line)

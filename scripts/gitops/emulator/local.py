@@ -61,9 +61,10 @@ def up(synthesize: Synthesize, outdir: Path, port: int | None = None) -> dict[st
             f"state backend: {len(report.created)} created, {len(report.unchanged)} already there",
             started,
         )
-        synthesize([config], outdir)
+        written = synthesize([config], outdir)
         stack_dir = outdir / "stacks" / config.stack_name
-        _step(f"synthesized {stack_dir}", started)
+        unchanged = f"synth skipped: {stack_dir} is from the same code and settings"
+        _step(f"synthesized {stack_dir}" if written else unchanged, started)
         if not plan_apply.init(runner, stack_dir, reuse=True):
             _step("terraform init skipped: backend and providers unchanged", started)
         planned = plan_apply.plan_and_apply(runner, stack_dir)
