@@ -104,8 +104,8 @@ def median_of(repeat: int, code: str, *args: str, **extra_env: str) -> float:
 
 LOCAL_STEPS = (
     ("local deploy (emulator start, bootstrap, synth, init, plan, apply)", "up"),
-    ("local no-op (synth, plan against the emulator, nothing applied)", "up"),
-    ("local destroy (synth, destroy, emulator stop)", "down"),
+    ("local no-op (synth skipped, plan against the emulator, nothing applied)", "up"),
+    ("local destroy (synth skipped, destroy, emulator stop)", "down"),
 )
 LOCAL_TARGETS_SECONDS = (60.0, 30.0, 45.0)
 """Issue #16's targets for the three steps above, in their order."""
