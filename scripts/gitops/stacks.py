@@ -12,6 +12,7 @@ from pathlib import Path
 
 from gitops.emulator import server as emulator
 from gitops.errors import GitopsError, UsageError
+from gitops.paths import write_atomically
 from gitops.terraform import plan_apply
 from gitops.terraform.plan_apply import FAIL_FAST, Planned, StateLocking
 from infra.config import REPO_ROOT, ConfigError, EnvironmentConfig
@@ -71,35 +72,27 @@ def _recorded(stack_dir: Path, inputs: str) -> str:
     return f"{inputs} {hashlib.sha256(stack.read_bytes()).hexdigest()}\n"
 
 
-def stale_stacks(
-    configs: Sequence[EnvironmentConfig], outdir: Path, sources: Sequence[Path]
-) -> list[EnvironmentConfig]:
-    """The configs whose stack in `outdir` is missing, was edited since, or was synthesized
-    from other settings or other sources."""
-    stale = []
-    for config in configs:
-        stack_dir = outdir / "stacks" / config.stack_name
-        marker = stack_dir / INPUTS_FILE
-        current = marker.is_file() and (stack_dir / "cdk.tf.json").is_file()
-        if not current or marker.read_text() != _recorded(stack_dir, _fingerprint(config, sources)):
-            stale.append(config)
-    return stale
+def _is_current(stack_dir: Path, inputs: str) -> bool:
+    marker = stack_dir / INPUTS_FILE
+    if not marker.is_file() or not (stack_dir / "cdk.tf.json").is_file():
+        return False
+    return marker.read_text() == _recorded(stack_dir, inputs)
 
 
 def synthesize_if_changed(
     configs: list[EnvironmentConfig], outdir: Path, sources: Sequence[Path] | None = None
 ) -> list[Path]:
     """`synthesize`, unless every stack is already in `outdir` from the same settings and
-    sources: a repeated `gitops local up` or `down` then skips the 5 s jsii load and the
-    synth. Returns the stack files written (none when all were current)."""
+    sources, unedited since: a repeated `gitops local up` or `down` then skips the 5 s jsii
+    load and the synth. Returns the stack files written (none when all were current)."""
     sources = synth_sources() if sources is None else sources
-    if not stale_stacks(configs, outdir, sources):
+    inputs = {config.stack_name: _fingerprint(config, sources) for config in configs}
+    stack_dirs = {name: outdir / "stacks" / name for name in inputs}
+    if all(_is_current(stack_dirs[name], inputs[name]) for name in inputs):
         return []
     written = synthesize(configs, outdir)
-    for config in configs:
-        stack_dir = outdir / "stacks" / config.stack_name
-        marker = stack_dir / INPUTS_FILE
-        marker.write_text(_recorded(stack_dir, _fingerprint(config, sources)))
+    for name, stack_dir in stack_dirs.items():
+        write_atomically(stack_dir / INPUTS_FILE, _recorded(stack_dir, inputs[name]))
     return written
 
 
