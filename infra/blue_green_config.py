@@ -71,6 +71,25 @@ class TrafficShift(Model):
             f" {{linear: {{percent: P, minutes: M}}}} (got {value!r})"
         )
 
+    @model_validator(mode="after")
+    def _one_complete_shape(self) -> TrafficShift:
+        # The model's own shape is accepted too (a copy of a loaded config), so a file can
+        # reach here with `predefined: <anything>` or a half-filled canary: refuse both.
+        if self.predefined is not None:
+            if self.predefined not in PREDEFINED_ECS_DEPLOYMENT_CONFIGS:
+                raise ValueError(
+                    f"{self.predefined!r} is not a CodeDeploy ECS configuration: use one of "
+                    f"{', '.join(PREDEFINED_ECS_DEPLOYMENT_CONFIGS)}"
+                )
+            if (self.kind, self.percent, self.minutes) != (None, None, None):
+                raise ValueError("a predefined configuration takes no kind, percent or minutes")
+        elif self.kind is None or self.percent is None or self.minutes is None:
+            raise ValueError(
+                "expected a CodeDeploy ECS configuration name, {canary: {percent: P, minutes: M}}"
+                " or {linear: {percent: P, minutes: M}}"
+            )
+        return self
+
     @property
     def is_all_at_once(self) -> bool:
         return self.predefined == ALL_AT_ONCE

@@ -331,3 +331,30 @@ def test_environments_dir_override(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     write_variant(tmp_path, "dev", lambda d: d["service"].update(max_tasks=7))
     monkeypatch.setenv("GITOPS_ENVIRONMENTS_DIR", str(tmp_path))
     assert load_environment("dev").service.max_tasks == 7
+
+
+@pytest.mark.parametrize(
+    ("shift", "expected"),
+    [
+        ("CodeDeployDefault.ECSHalfAtOnce", "is not a CodeDeploy ECS configuration"),
+        ({"canary": {"percent": 10}}, "canary: expected exactly {percent: P, minutes: M}"),
+        ({"linear": {"percent": 10, "minutes": 0}}, "minutes: Input should be greater than"),
+        ({"predefined": "anything"}, "'anything' is not a CodeDeploy ECS configuration"),
+        ({"kind": "canary"}, "expected a CodeDeploy ECS configuration name"),
+        (
+            {"predefined": "CodeDeployDefault.ECSAllAtOnce", "percent": 10},
+            "a predefined configuration takes no kind, percent or minutes",
+        ),
+        ({"rolling": 50}, "expected a CodeDeploy ECS configuration name"),
+    ],
+)
+def test_a_deployment_config_is_a_known_name_or_a_complete_step(
+    tmp_path: Path, shift: Any, expected: str
+) -> None:
+    """Also in the model's own shape (`predefined:` / `kind:`), which a file could use: a
+    half-filled canary must fail here, not as an assertion in the middle of a synth."""
+    message = load_error(
+        tmp_path, "prod", lambda d: d["blue_green"].update(deployment_config=shift)
+    )
+    assert "blue_green.deployment_config" in message
+    assert expected in message
