@@ -146,11 +146,21 @@ def test_deployment_group_reads_back_its_alarms_and_updates(aws, blue_green) -> 
     codedeploy = aws("codedeploy")
     info = codedeploy.get_deployment_group(applicationName=APP, deploymentGroupName=GROUP)
     assert info["deploymentGroupInfo"]["alarmConfiguration"]["alarms"] == [{"name": "bg-5xx"}]
-    codedeploy.update_deployment_group(
-        applicationName=APP, currentDeploymentGroupName=GROUP,
-        deploymentConfigName="CodeDeployDefault.ECSAllAtOnce",
-        alarmConfiguration={"enabled": True, "alarms": [{"name": "bg-5xx"}]},
-    )  # fmt: skip
+
+    def update(config: str, alarms: list[str]) -> dict[str, Any]:
+        codedeploy.update_deployment_group(
+            applicationName=APP, currentDeploymentGroupName=GROUP, deploymentConfigName=config,
+            alarmConfiguration={"enabled": True, "alarms": [{"name": a} for a in alarms]},
+        )  # fmt: skip
+        group = codedeploy.get_deployment_group(applicationName=APP, deploymentGroupName=GROUP)
+        return group["deploymentGroupInfo"]
+
+    changed = update("CodeDeployDefault.ECSLinear10PercentEvery1Minutes", ["bg-5xx", "bg-other"])
+    assert changed["deploymentConfigName"] == "CodeDeployDefault.ECSLinear10PercentEvery1Minutes"
+    assert changed["alarmConfiguration"]["alarms"] == [{"name": "bg-5xx"}, {"name": "bg-other"}]
+    restored = update("CodeDeployDefault.ECSAllAtOnce", ["bg-5xx"])  # the module's next tests
+    assert restored["deploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"
+    assert restored["alarmConfiguration"]["alarms"] == [{"name": "bg-5xx"}]
 
 
 def test_deployment_configs_predefined_custom_and_deleted(aws) -> None:

@@ -1,8 +1,10 @@
 """`gitops deploy`'s rollout step (gitops.pipeline.rollout) against the emulator's CodeDeploy:
-nothing to do, a good rollout followed line by line, an alarm that stops it in one line."""
+nothing to do, a good rollout followed line by line, a re-run that follows the deployment in
+progress instead of starting another, an alarm that stops it in one line."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import boto3
@@ -61,7 +63,56 @@ def test_a_new_revision_rolls_out_with_a_line_per_step(client, local) -> None:
     assert f"| `{done.deployment_id}` |" in done.summary_markdown("local")
 
 
+def test_a_rerun_follows_the_deployment_in_progress_instead_of_starting_another(
+    client, local
+) -> None:
+    """A deploy job re-run while its first attempt's deployment still waits (here: for someone
+    to continue it after testing, `blue_green.ready_wait_minutes`) must not start a second."""
+    codedeploy = client("codedeploy")
+    names = {"applicationName": "fraud-api-local", "deploymentGroupName": "fraud-api-local"}
+
+    def ready_option(action: str) -> None:
+        codedeploy.update_deployment_group(
+            applicationName="fraud-api-local", currentDeploymentGroupName="fraud-api-local",
+            blueGreenDeploymentConfiguration={
+                "deploymentReadyOption": {"actionOnTimeout": action, "waitTimeInMinutes": 5},
+                "terminateBlueInstancesOnDeploymentSuccess": {
+                    "action": "TERMINATE", "terminationWaitTimeInMinutes": 0},
+            },
+        )  # fmt: skip
+
+    registered = local["task"]("api@sha256:" + "7" * 64)
+    before = set(codedeploy.list_deployments(**names)["deployments"])
+    ready_option("STOP_DEPLOYMENT")
+    try:
+        first_attempt = codedeploy.create_deployment(
+            **names, revision=rollout.appspec(registered, "api", 8080)
+        )["deploymentId"]
+        lines: list[str] = []
+        # The tester continues it a moment after the re-run has started following.
+        tester = threading.Timer(
+            1.0,
+            codedeploy.continue_deployment,
+            kwargs={"deploymentId": first_attempt, "deploymentWaitType": "READY_WAIT"},
+        )
+        tester.start()
+        done = rollout.follow(load_environment("local"), client, lines.append, 0.1)
+        tester.join()
+    finally:
+        ready_option("CONTINUE_DEPLOYMENT")
+    assert lines[0] == f"local: following deployment {first_attempt}, already in progress"
+    assert done is not None and done.deployment_id == first_attempt
+    assert set(codedeploy.list_deployments(**names)["deployments"]) - before == {first_attempt}
+
+
 def test_an_alarm_fails_the_rollout_in_one_line_naming_deployment_and_alarm(client, local) -> None:
+    (listener,) = client("elbv2").describe_listeners(ListenerArns=[local["prod"]])["Listeners"]
+    (action,) = listener["DefaultActions"]
+    weighted = action.get("ForwardConfig", {}).get("TargetGroups") or [
+        {"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}
+    ]
+    top = max(weighted, key=lambda group: group.get("Weight", 1))
+    serving = top["TargetGroupArn"].split(":targetgroup/")[1]
     local["task"]("api@sha256:" + "6" * 64)
     cloudwatch = client("cloudwatch")
     cloudwatch.set_alarm_state(
@@ -76,5 +127,6 @@ def test_an_alarm_fails_the_rollout_in_one_line_naming_deployment_and_alarm(clie
         )
     message = str(failed.value)
     assert message.startswith("deployment ") and " stopped at " in message
-    assert "fraud-target-5xx-local" in message and "traffic is back on fraud-tg-green" in message
+    assert "fraud-target-5xx-local" in message
+    assert f"traffic is back on {serving.split('/')[0]}" in message
     assert "\n" not in message
