@@ -14,8 +14,11 @@ passes when either
 - every listener that forwards verifies client certificates (`mutual_authentication` mode
   `verify`).
 
-Limits: it reads the stack's own JSON (an ACL or IP set from elsewhere fails); rules inside a
-custom rule group cannot be seen and fail; AWS managed rule groups are taken to block or count.
+A rule that runs a rule group whose rules the stack's JSON does not show (a custom rule group
+by reference, or another vendor's managed group) could allow anything, so it fails unless its
+`override_action` is `count`; AWS's own managed rule groups are taken to block or count.
+
+Limits: it reads the stack's own JSON (an ACL or IP set from elsewhere fails).
 """
 
 from __future__ import annotations
@@ -73,6 +76,16 @@ def _generated(value: Any, stack: dict[str, Any], depth: int = 0) -> bool:
         if _generated(target, stack, depth + 1):
             return True
     return False
+
+
+def _opaque_group(statement: dict[str, Any]) -> str | None:
+    """The rule group a statement runs when this check cannot see its rules, else None."""
+    if "rule_group_reference_statement" in statement:
+        return "a custom rule group"
+    managed = _one(statement.get("managed_rule_group_statement"))
+    if managed and managed.get("vendor_name") != "AWS":
+        return f"{managed.get('vendor_name')!r}'s managed rule group"
+    return None
 
 
 class OriginVerified(StackAwareCheck):
@@ -141,7 +154,15 @@ class OriginVerified(StackAwareCheck):
         }
         problems = []
         for rule in acl.get("rule") or []:
-            if not isinstance(rule, dict) or "allow" not in _one(rule.get("action")):
+            if not isinstance(rule, dict):
+                continue
+            opaque = _opaque_group(_one(rule.get("statement")))
+            if opaque and "count" not in _one(rule.get("override_action")):
+                problems.append(
+                    f"web ACL {name} rule {rule.get('name')!r} runs {opaque} whose rules may allow"
+                    " without an origin proof (override it to count)"
+                )
+            if "allow" not in _one(rule.get("action")):
                 continue
             if not self._proves_origin(_one(rule.get("statement")), ip_sets, stack):
                 problems.append(

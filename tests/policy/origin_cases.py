@@ -50,6 +50,17 @@ BLOCK_GEO = {"name": "geo", "priority": 1, "action": {"block": {}},
              "statement": {"geo_match_statement": {"country_codes": ["KP"]}}}  # fmt: skip
 
 
+def group(statement: dict[str, Any], override: str = "none") -> dict[str, Any]:
+    return {"name": "group", "priority": 2, "override_action": {override: {}},
+            "statement": statement}  # fmt: skip
+
+
+CUSTOM_GROUP = {"rule_group_reference_statement": {"arn": "${aws_wafv2_rule_group.g.arn}"}}
+AWS_GROUP = {"managed_rule_group_statement": {"name": "AWSManagedRulesCommonRuleSet",
+                                              "vendor_name": "AWS"}}  # fmt: skip
+VENDOR_GROUP = {"managed_rule_group_statement": {"name": "BotRules", "vendor_name": "Acme"}}
+
+
 def guarded_alb(
     *rules: dict[str, Any], default: str = "block", addresses: tuple[str, ...] = ("203.0.113.0/24",)
 ) -> dict[str, dict]:
@@ -110,6 +121,14 @@ ORIGIN_CASES: list[tuple[str, str, str, str | None, dict[str, dict], dict[str, s
      TAGS),
     ("origin-mtls-passthrough", "CKV_FD_12", SUBJECT, "failed",
      alb_with_listener(mutual_authentication={"mode": "passthrough"}), TAGS),
+    ("origin-aws-managed-group", "CKV_FD_12", SUBJECT, "passed",
+     guarded_alb(ORIGIN, group(AWS_GROUP)), TAGS),
+    ("origin-custom-group-may-allow", "CKV_FD_12", SUBJECT, "failed",
+     guarded_alb(ORIGIN, group(CUSTOM_GROUP)), TAGS),
+    ("origin-custom-group-counted", "CKV_FD_12", SUBJECT, "passed",
+     guarded_alb(ORIGIN, group(CUSTOM_GROUP, override="count")), TAGS),
+    ("origin-vendor-group-may-allow", "CKV_FD_12", SUBJECT, "failed",
+     guarded_alb(ORIGIN, group(VENDOR_GROUP)), TAGS),
     ("origin-internal-lb", "CKV_FD_12", SUBJECT, None,
      {"aws_lb": {"alb": {"internal": True}}}, TAGS),
 ]  # fmt: skip
