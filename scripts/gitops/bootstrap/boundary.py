@@ -11,8 +11,7 @@ BOUNDARY_ACTIONS = (
     # ECS task execution: pull the image, write the log group
     "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
     "ecr:BatchGetImage",
-    # the API task: its secret, traces; API Gateway and RDS monitoring: their log groups
-    "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt",
+    # the API task: traces; API Gateway and RDS monitoring: their log groups
     "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
     "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries",
     "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
@@ -25,8 +24,12 @@ BOUNDARY_ACTIONS = (
     "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:ModifyListener", "cloudwatch:DescribeAlarms",
 )  # fmt: skip
-"""The most a role of the stack may do: what its own policies and the AWS managed policies it
-attaches grant (a test checks both against this list)."""
+"""The most a role of the stack may do on any resource: what its own policies and the AWS
+managed policies it attaches grant (a test checks both against this list and SECRET_ACTIONS)."""
+SECRET_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt")
+"""The API task's read of the database secret: in the boundary only on the secrets RDS manages
+(`rds!cluster-*`), decrypted only through Secrets Manager, so no role the apply role creates
+can read any other secret in the account."""
 
 
 def _statement(
@@ -43,9 +46,21 @@ def _document(*statements: dict[str, Any]) -> dict[str, Any]:
 def boundary_policy(config: EnvironmentConfig) -> dict[str, Any]:
     state = config.state
     bucket = f"arn:aws:s3:::{state.bucket}"
+    through_secrets_manager = {
+        "StringEquals": {"kms:ViaService": f"secretsmanager.{config.region}.amazonaws.com"}
+    }
     table = f"arn:aws:dynamodb:{state.region}:{config.account_id}:table/{state.lock_table}"
     return _document(
         _statement("MostAStackRoleMayDo", BOUNDARY_ACTIONS, "*"),
+        _statement(
+            "OnlyTheDatabaseSecret", SECRET_ACTIONS[:2],
+            [f"arn:aws:secretsmanager:{config.region}:{config.account_id}:secret:rds!cluster-*"],
+        ),
+        _statement(
+            "DecryptOnlyThroughSecretsManager", SECRET_ACTIONS[2:],
+            [f"arn:aws:kms:{config.region}:{config.account_id}:key/*"],
+            condition=through_secrets_manager,
+        ),
         _statement(
             "PassOnlyStackRolesToEcsTasks", ["iam:PassRole"],
             [f"arn:aws:iam::{config.account_id}:role/fraud-*"],

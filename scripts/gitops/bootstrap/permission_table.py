@@ -41,7 +41,9 @@ LOG_GROUPS = (
     "arn:aws:logs:{region}:{account}:log-group:aws-waf-logs-fraud-*",
 )
 ROLES = ("arn:aws:iam::{account}:role/fraud-*",)
-BUCKETS = ("arn:aws:s3:::fraud-*",)
+BUCKETS = ("arn:aws:s3:::fraud-*-logs-*-{account}",)
+"""The stack's log buckets (`fraud-alb-logs-<env>-<account>`, `fraud-flow-logs-...`): never the
+state bucket, whose listing the roles get only for their own key."""
 LOAD_BALANCING = (
     "arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/app/fraud-*",
     "arn:aws:elasticloadbalancing:{region}:{account}:listener/app/fraud-*",

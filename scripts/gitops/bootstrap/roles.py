@@ -167,6 +167,7 @@ def _state(config: EnvironmentConfig) -> dict[str, Any]:
         "lock": lock_id,
         "digest": f"{lock_id}-md5",
         "keys": f"arn:aws:kms:{state.region}:{config.account_id}:key/*",
+        "state_alias": f"arn:aws:kms:{state.region}:{config.account_id}:{STATE_KEY_ALIAS}",
         "via_s3": {
             "StringEquals": {"kms:ViaService": f"s3.{state.region}.amazonaws.com"},
             "ForAnyValue:StringEquals": {"kms:ResourceAliases": [STATE_KEY_ALIAS]},
@@ -290,6 +291,14 @@ def apply_policies(
                 "s3:PutLifecycleConfiguration", "s3:PutBucketPublicAccessBlock",
                 "s3:DeleteObjectVersion",
             ], [s["bucket"], f"{s['bucket']}/*"], effect="Deny"),
+            _statement("NeverTouchTheStateKey", [
+                "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:DisableKeyRotation",
+                "kms:PutKeyPolicy", "kms:CreateGrant", "kms:UpdateKeyDescription",
+            ], [s["keys"]], effect="Deny",
+                condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": [STATE_KEY_ALIAS]}}),
+            _statement("NeverMoveTheStateKeyAlias", [
+                "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias",
+            ], [s["state_alias"]], effect="Deny"),
             _statement("NeverTouchTheLockTable", [
                 "dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:UpdateContinuousBackups",
             ], [s["table"]], effect="Deny"),
