@@ -1,18 +1,20 @@
 """The origin-verification values: the header API Gateway adds and the ALB's web ACL demands.
 
-Terraform owns both values and never reads them back from AWS, so planning needs no permission
+Terraform owns the values and never reads them back from AWS, so planning needs no permission
 to read a secret (issue #14):
 
 - the rotation period n is the number of whole `rotation_days` periods since the epoch,
   computed from `plantimestamp()`: the first plan after each boundary rotates;
-- two values, A and B, are `terraform_data` resources (built into Terraform: no provider and no
-  AWS call). Each is generated once, by Terraform, and kept until its generation marker
-  changes: A's marker is floor(n / 2), B's floor((n + 1) / 2). A is replaced when n becomes
-  even, B when n becomes odd, so each value lives two periods and the two overlap by one;
-- API Gateway sends the value replaced most recently (A when n is even, B when odd); the web
-  ACL accepts both. When a period turns, the new value is accepted and sent in the same apply
-  (the integrations depend on the ACL, so the ACL is updated first), and the value sent until
-  then stays accepted for one more period: no request in flight is refused;
+- three values, A, B and C, are `terraform_data` resources (built into Terraform: no provider
+  and no AWS call). Each is generated once, by Terraform, and kept until its generation marker
+  changes: A's marker is floor(n / 3), B's floor((n + 2) / 3), C's floor((n + 1) / 3). A is
+  replaced when n mod 3 is 0, B when it is 1, C when it is 2, so each value lives three periods;
+- the web ACL accepts all three; API Gateway sends the one replaced a period ago (C when
+  n mod 3 is 0, A when 1, B when 2). So a value is in the ACL for a whole period before API
+  Gateway sends it (WAF has long propagated it), is sent for one period, and stays accepted for
+  one more after that (requests in flight keep passing). When a period turns, one apply adds the
+  next value and sends the one added a period earlier: no request is ever refused for a value
+  WAF has not yet propagated, nor for one just replaced;
 - no copy goes to Secrets Manager: the provider refreshes a secret version with
   `GetSecretValue` (write-only or not), which would give every pull request's plan job a secret
   value to read, and nothing but the web ACL and API Gateway uses the value.
@@ -21,10 +23,10 @@ The values do reach the state of the value resources, the web ACL and the integr
 (encrypted in the state bucket): WAF and API Gateway take them as plain arguments. Every use is
 wrapped in `sensitive()`, so plans, comments and logs show `(sensitive)`.
 
-If two period boundaries pass with no apply in between, the next apply replaces both values at
-once: requests in flight with the old value during that apply can be refused for the seconds WAF
-takes to propagate. The daily drift job shows the rotation on the boundary day; deploy within a
-period.
+If two period boundaries pass with no apply in between, the next apply replaces two values at
+once, among them the one sent until then, and sends one it has just added: requests in flight,
+and those sent before WAF propagates the new value, can be refused for those seconds. The daily
+drift job shows the rotation on the boundary day; deploy at least once a period.
 """
 
 from __future__ import annotations
@@ -39,12 +41,13 @@ HEADER_NAME = "x-origin-verify"
 VALUE_EXPRESSION = 'join("", [replace(uuid(), "-", ""), replace(uuid(), "-", "")])'
 """64 hex characters: two of Terraform's `uuid()`, which draws all 128 bits of each from Go's
 `crypto/rand` (hashicorp/go-uuid). Hex only, so the value needs no quoting in API Gateway."""
-SLOTS = ("a", "b")
-GENERATION = {"a": "floor({n} / 2)", "b": "floor(({n} + 1) / 2)"}
-"""Each value's generation marker as a function of the period n: A's changes when n becomes
-even, B's when n becomes odd."""
-CURRENT = "{n} % 2 == 0 ? {a} : {b}"
-"""The value API Gateway sends in period n: the one replaced most recently."""
+SLOTS = ("a", "b", "c")
+GENERATION = {"a": "floor({n} / 3)", "b": "floor(({n} + 2) / 3)", "c": "floor(({n} + 1) / 3)"}
+"""Each value's generation marker as a function of the period n: A's changes when n mod 3
+becomes 0, B's when it becomes 1, C's when it becomes 2."""
+CURRENT = "{n} % 3 == 0 ? {c} : ({n} % 3 == 1 ? {a} : {b})"
+"""The value API Gateway sends in period n: the one replaced a period ago, already accepted by
+the web ACL for that whole period."""
 
 
 def days_since_epoch(timestamp: str) -> str:
@@ -68,7 +71,7 @@ def days_since_epoch(timestamp: str) -> str:
 class OriginVerificationProps:
     rotation_days: int = 30
     """Left out, a new value is sent every 30 days (from the first apply after that), and each
-    value is accepted for 60."""
+    value is accepted for 90: 30 before it is sent, 30 while, 30 after."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.rotation_days <= 365:
@@ -78,7 +81,7 @@ class OriginVerificationProps:
 
 
 class OriginVerification(Construct):
-    """Two staggered values: `current_value` (sent) and `accepted_values` (both, in the ACL)."""
+    """Three staggered values: `current_value` (sent) and `accepted_values` (all, in the ACL)."""
 
     header_name = HEADER_NAME
 
@@ -117,12 +120,11 @@ class OriginVerification(Construct):
                 f"value-{slot}-sensitive",
                 f"${{sensitive({_hcl(value.get_string_attribute('output'))})}}",
             )
-        a, b = (_hcl(values[slot].expression) for slot in SLOTS)
-        current = TerraformLocal(self, "current-value", f"${{{CURRENT.format(n=n, a=a, b=b)}}}")
+        slots = {slot: _hcl(values[slot].expression) for slot in SLOTS}
+        current = TerraformLocal(self, "current-value", f"${{{CURRENT.format(n=n, **slots)}}}")
         self.current_value: str = Token.as_string(current.expression)
-        self.accepted_values: tuple[str, str] = (
-            Token.as_string(values["a"].expression),
-            Token.as_string(values["b"].expression),
+        self.accepted_values: tuple[str, ...] = tuple(
+            Token.as_string(values[slot].expression) for slot in SLOTS
         )
 
 

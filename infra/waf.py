@@ -58,7 +58,7 @@ class OriginCheck:
 
     header_name: str
     accepted_values: Sequence[str]
-    """Any of these, exactly (the two staggered origin values: the one sent and the one before)."""
+    """Any of these, exactly (the staggered origin values: next, sent and previous)."""
     operator_cidrs: Sequence[str] = ()
     """Left empty, the operator rule matches nobody: only API Gateway gets through."""
 

@@ -66,7 +66,7 @@ def test_up_deploys_every_resource_and_prints_the_outputs(deployed, aws) -> None
     assert set(OUTPUTS) <= set(printed)
     assert printed["ecs_cluster_name"] == "fraud-cluster-local"
     assert printed["vpc_id"].startswith("vpc-")
-    assert "Apply complete! Resources: 124 added, 0 changed, 0 destroyed." in deployed.stdout
+    assert "Apply complete! Resources: 126 added, 0 changed, 0 destroyed." in deployed.stdout
 
 
 def test_aurora_scaling_reads_back(deployed, aws) -> None:
@@ -152,9 +152,9 @@ def test_comment_and_fingerprint_on_the_emulators_real_plans(second_up, outdir: 
     destroy = plan_apply.plan(runner_for(config), stack_dir, destroy=True)
     plan = EnvironmentPlan.from_plan("local", load_plan(destroy.json_file))
     text = render([plan], CommentContext(commit="0" * 40))
-    assert len(text) <= GITHUB_COMMENT_LIMIT and "| `local` | 0 | 0 | 0 | 124 | 0 | 0 |" in text
+    assert len(text) <= GITHUB_COMMENT_LIMIT and "| `local` | 0 | 0 | 0 | 126 | 0 | 0 |" in text
     callout = text.split("> [!CAUTION]", 1)[1].split("\n\n", 1)[0]
-    assert "**124 resource(s) will be destroyed or replaced.**" in callout
+    assert "**126 resource(s) will be destroyed or replaced.**" in callout
     assert "**destroy** **`aws_rds_cluster." in callout and "(holds data)" in callout
 
 
@@ -174,13 +174,13 @@ def origin_values(aws) -> dict[str, str]:
 def test_a_rotation_changes_the_plan_and_its_values_never_show(
     deployed, aws, outdir: Path, tmp_path: Path
 ) -> None:
-    """Both origin values replaced (as two period boundaries would), through gitops' own plan
+    """All three origin values replaced (as three period boundaries would), through gitops' own plan
     with Terraform's `-replace` (TF_CLI_ARGS_plan): the web ACL, the integrations and the
     deployment change, and no value appears in gitops' output, the plan summary, the comment or
     the job summary. plan.json holds the new values as unknown (Terraform draws them at apply)
     and the values in use marked sensitive."""
     old = origin_values(aws)
-    assert len(old) == 2 and all(len(value) == 64 for value in old.values())
+    assert len(old) == 3 and all(len(value) == 64 for value in old.values())
     step_summary = tmp_path / "step-summary.md"
     replace = " ".join(f"-replace={address}" for address in sorted(old))
     env = {**os.environ, "GITHUB_STEP_SUMMARY": str(step_summary), "TF_CLI_ARGS_plan": replace}
@@ -261,7 +261,7 @@ def test_down_destroys_everything_and_stops_the_emulator(deployed, aws, outdir: 
     assert state_bucket_keys["KeyCount"] >= 1
     result = gitops("local", "down", outdir=outdir)
     assert result.returncode == 0, result.stderr
-    assert "Destroy complete! Resources: 124 destroyed." in result.stdout
+    assert "Destroy complete! Resources: 126 destroyed." in result.stdout
     assert not emulator.is_alive(running.pid)
     assert emulator.read_state() is None
     state = json.loads((outdir / "stacks" / "fraud-detection-local" / "cdk.tf.json").read_text())

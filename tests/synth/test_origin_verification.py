@@ -57,16 +57,20 @@ def local_ref(stack: dict[str, Any], name: str) -> str:
     return f"${{local.{origin_local(stack, name)[0]}}}"
 
 
-CURRENT = re.compile(r"^\$\{local\.(\S+) % 2 == 0 \? local\.(\S+) : local\.(\S+)\}$")
+CURRENT = re.compile(
+    r"^\$\{local\.(\S+) % 3 == 0 \? local\.(\S+) : "
+    r"\(local\.(\S+) % 3 == 1 \? local\.(\S+) : local\.(\S+)\)\}$"
+)
 
 
 def sent_in_period(stack: dict[str, Any], n: int) -> str:
     """What API Gateway sends in period n: the branch of the current-value local n selects."""
     match = CURRENT.match(origin_local(stack, "current-value")[1])
     assert match is not None
-    period, even, odd = match.groups()
+    period, when_0, period_again, when_1, when_2 = match.groups()
+    assert period == period_again
     assert f"${{local.{period}}}" == local_ref(stack, "rotation-period")
-    return f"${{local.{even if n % 2 == 0 else odd}}}"
+    return f"${{local.{(when_0, when_1, when_2)[n % 3]}}}"
 
 
 def accepted_by_the_acl(stack: dict[str, Any]) -> list[str]:
@@ -93,15 +97,16 @@ def test_a_request_without_the_header_reaches_no_target_group(stacks, env) -> No
 
 
 @PER_ENV
-def test_both_values_are_accepted_and_api_gateway_sends_one_of_them(stacks, env) -> None:
+def test_all_values_are_accepted_and_api_gateway_sends_one_of_them(stacks, env) -> None:
     from infra.origin_verification import HEADER_NAME  # loads cdktf's jsii
 
     stack = stacks[env]
     assert sent_by_api_gateway(stack) == local_ref(stack, "current-value")
-    accepted = [local_ref(stack, "value-a-sensitive"), local_ref(stack, "value-b-sensitive")]
+    accepted = [local_ref(stack, f"value-{slot}-sensitive") for slot in ("a", "b", "c")]
     assert accepted_by_the_acl(stack) == accepted
-    assert [sent_in_period(stack, n) for n in (0, 1)] == accepted  # even: A, odd: B
-    for n in (0, 1):
+    # n mod 3 = 0: C (replaced in the period before), 1: A, 2: B
+    assert [sent_in_period(stack, n) for n in (0, 1, 2)] == [accepted[2], *accepted[:2]]
+    for n in (0, 1, 2):
         sent = sent_in_period(stack, n)
         for name in (HEADER_NAME, HEADER_NAME.upper()):  # header names are case-insensitive
             reached = reachable_target_groups(stack, Request(INTERNET, {name: sent}))
@@ -122,8 +127,12 @@ def test_the_web_acl_changes_before_api_gateway_sends_a_new_value(stacks, env) -
 def test_terraform_generates_the_values_and_marks_them_sensitive(stacks, env) -> None:
     stack = stacks[env]
     period = local_ref(stack, "rotation-period")[2:-1]
-    expected_generation = {"a": f"${{floor({period} / 2)}}", "b": f"${{floor(({period} + 1) / 2)}}"}
-    for slot in ("a", "b"):
+    expected_generation = {
+        "a": f"${{floor({period} / 3)}}",
+        "b": f"${{floor(({period} + 2) / 3)}}",
+        "c": f"${{floor(({period} + 1) / 3)}}",
+    }
+    for slot in ("a", "b", "c"):
         generation, marker = find(stack, "terraform_data", f"origin-verification/generation-{slot}")
         assert marker["input"] == expected_generation[slot]
         value, body = find(stack, "terraform_data", f"origin-verification/value-{slot}")
@@ -236,13 +245,15 @@ def _origin_parts(stack: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="needs terraform on PATH")
-def test_each_value_sent_is_still_accepted_the_period_after(stacks, tmp_path: Path) -> None:
+def test_each_value_is_accepted_a_period_before_and_a_period_after_it_is_sent(
+    stacks, tmp_path: Path
+) -> None:
     """The stagger, evaluated by Terraform from the synthesized expressions over consecutive
-    periods: a value is a slot (A or B) and its generation marker."""
+    periods: a value is a slot (A, B or C) and its generation marker."""
     stack = stacks["dev"]
     locals_, data = _origin_parts(stack)
     period = origin_local(stack, "rotation-period")[0]
-    slots = [origin_local(stack, f"value-{slot}-sensitive")[0] for slot in ("a", "b")]
+    slots = [origin_local(stack, f"value-{slot}-sensitive")[0] for slot in ("a", "b", "c")]
 
     def at_n(expression: str) -> str:  # one local's expression with the period as `n`
         expression = expression.removeprefix("${").removesuffix("}")
@@ -257,19 +268,21 @@ def test_each_value_sent_is_still_accepted_the_period_after(stacks, tmp_path: Pa
     for index, slot in enumerate(slots):
         current = current.replace(f"local.{slot}", str(index))
     first = 20_000  # about the period a 30-day rotation is in today; 12 consecutive ones
-    row = f"[{generations[0]}, {generations[1]}, {current}]"
+    row = f"[{', '.join(generations)}, {current}]"
     rows = f"jsonencode([for n in range({first}, {first + 12}) : {row}])\n"
     evaluated = json.loads(json.loads(_terraform(["console"], tmp_path, rows)))
-    accepted = [{(0, a), (1, b)} for a, b, _ in evaluated]
-    sent = [(slot, (a, b)[slot]) for a, b, slot in evaluated]
+    accepted = [set(enumerate(markers)) for *markers, _ in evaluated]
+    sent = [(row[-1], row[row[-1]]) for row in evaluated]
     for n in range(len(evaluated) - 1):
+        period_n = first + n + 1
         assert sent[n] in accepted[n], f"period {first + n}: sends a value the ACL refuses"
-        assert sent[n] in accepted[n + 1], f"period {first + n + 1}: refuses what was just sent"
-        assert sent[n + 1] not in accepted[n], f"period {first + n + 1}: sends no new value"
-    for value in {v for values in accepted for v in values} - set(accepted[0]) - set(accepted[-1]):
-        assert sum(value in values for values in accepted) == 2, "each value lives two periods"
-    # The known limit: two boundaries with no apply between replace both values at once.
-    assert all(not accepted[n] & accepted[n + 2] for n in range(len(evaluated) - 2))
+        assert sent[n] in accepted[n + 1], f"period {period_n}: refuses what was just sent"
+        assert sent[n + 1] != sent[n], f"period {period_n}: sends no new value"
+        assert sent[n + 1] in accepted[n], f"period {period_n}: sends a value WAF has not had"
+    for value in {v for values in accepted for v in values} - accepted[0] - accepted[-1]:
+        assert sum(value in values for values in accepted) == 3, "each value lives three periods"
+    # The known limit: two boundaries with no apply between replace the value that was sent.
+    assert all(sent[n] not in accepted[n + 2] for n in range(len(evaluated) - 2))
 
 
 @pytest.mark.slow
@@ -281,7 +294,7 @@ def test_a_real_plan_keeps_the_values_sensitive_and_stable(stacks, tmp_path: Pat
     stack = stacks["dev"]
     locals_, data = _origin_parts(stack)
     period, current = origin_local(stack, "rotation-period")[0], local_ref(stack, "current-value")
-    accepted = [local_ref(stack, f"value-{slot}-sensitive") for slot in ("a", "b")]
+    accepted = [local_ref(stack, f"value-{slot}-sensitive") for slot in ("a", "b", "c")]
     config = {
         "variable": {"n": {"type": "number"}},
         "locals": {**locals_, period: "${var.n}"},
@@ -320,20 +333,24 @@ def test_a_real_plan_keeps_the_values_sensitive_and_stable(stacks, tmp_path: Pat
         tuple(step["value"]["value"] if step["type"] == "index" else step["value"] for step in path)
         for path in uses["instances"][0]["sensitive_attributes"]
     }
-    assert marked == {("input", "sent"), ("input", "accepted", 0), ("input", "accepted", 1)}
-    sent, both = values(state)
-    assert len(sent) == 64 and int(sent, 16) >= 0 and sent == both[0] and both[0] != both[1]
+    assert marked == {("input", "sent"), *(("input", "accepted", i) for i in range(3))}
+    sent, all_three = values(state)
+    assert 20_000 % 3 == 2, "period 20,000 sends B"
+    assert len(sent) == 64 and int(sent, 16) >= 0 and sent == all_three[1]
+    assert len(set(all_three)) == 3
 
     assert changes(plan(20_000)) == {}, "an unchanged period plans nothing"
     turned = plan(20_001)
-    assert changes(turned) == {"generation-b": ["update"], "value-b": ["delete", "create"],
+    assert changes(turned) == {"generation-a": ["update"], "value-a": ["delete", "create"],
                                "uses": ["update"]}  # fmt: skip
     (uses_change,) = [c for c in turned["resource_changes"] if c["address"].endswith(".uses")]
     # Plan JSON holds known sensitive values in the clear, marked; the new one is unknown.
     assert uses_change["change"]["after_sensitive"]["input"] == {
-        "sent": True, "accepted": [True, True]}  # fmt: skip
+        "sent": True, "accepted": [True, True, True]}  # fmt: skip
+    # A is replaced (unknown until apply); C, added a period ago, is what is sent now: known.
     assert uses_change["change"]["after_unknown"]["input"] == {
-        "sent": True, "accepted": [False, True]}  # fmt: skip
-    next_sent, next_both = values(apply(20_001))
-    assert next_sent not in (sent, *both) and next_sent == next_both[1]
-    assert sent in next_both, "what was sent in the last period is still accepted"
+        "accepted": [True, False, False]}  # fmt: skip
+    next_sent, next_all = values(apply(20_001))
+    assert next_sent == all_three[2] == next_all[2], "the value the ACL had a period already"
+    assert next_all[0] not in all_three, "a new value, accepted now, sent next period"
+    assert sent in next_all, "what was sent in the last period is still accepted"

@@ -323,7 +323,7 @@ def _run(rehearsal: Rehearsal, example: Path | None) -> None:
 
     r.step("emulator and state backend", start_emulator)
     r.step("PR #1: synth and policy gate", pr_open_and_check)
-    first_deploy = (f"| `{ENVIRONMENT}` | 0 | 124 | 0 | 0 | 0 | 0 |", "+ aws_rds_cluster.")
+    first_deploy = (f"| `{ENVIRONMENT}` | 0 | 126 | 0 | 0 | 0 | 0 |", "+ aws_rds_cluster.")
     r.step("PR #1: plan and comment", lambda: r.plan_comment_on(1, *first_deploy))
     r.step("PR #1: plan and comment again", lambda: r.plan_comment_on(1, *first_deploy))
     r.step("merge #1: deploy", lambda: merge_and_deploy(1))
