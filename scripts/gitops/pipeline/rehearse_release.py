@@ -70,9 +70,9 @@ class ReleaseSteps:
         return live[0]
 
     def origin_protection(self) -> str:
-        """The load balancer's web ACL after a rollout: still blocking by default, still letting
-        through only requests carrying the origin header (the rollout moves listeners, and the
-        ACL is on the load balancer, so it must be untouched)."""
+        """The load balancer's web ACL after a rollout or a rollback: still blocking by default,
+        still letting through only requests carrying the origin header (both move listeners,
+        and the ACL is on the load balancer, so it must be untouched)."""
         group = self.aws("codedeploy").get_deployment_group(
             applicationName=self.name, deploymentGroupName=self.name
         )["deploymentGroupInfo"]
@@ -93,7 +93,7 @@ class ReleaseSteps:
         }
         if not acl or "Block" not in acl["DefaultAction"] or HEADER_NAME not in headers:
             raise ReleaseRehearsalFailed(
-                "after the rollout the load balancer's web ACL no longer demands"
+                "after the rollout or rollback the load balancer's web ACL no longer demands"
                 f" {HEADER_NAME}: {acl and acl['Name']}"
             )
         return f"web ACL {acl['Name']} still blocks requests without {HEADER_NAME}"
@@ -161,7 +161,7 @@ class ReleaseSteps:
             raise ReleaseRehearsalFailed(f"expected one failure issue naming {alarm}")
         return (
             f"job failed, rolled back, traffic still on {after};"
-            f" issue #{issues[0]['number']} opened"
+            f" issue #{issues[0]['number']} opened; {self.origin_protection()}"
         )
 
     def drift(self) -> str:
