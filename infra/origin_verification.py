@@ -23,10 +23,11 @@ The values do reach the state of the value resources, the web ACL and the integr
 (encrypted in the state bucket): WAF and API Gateway take them as plain arguments. Every use is
 wrapped in `sensitive()`, so plans, comments and logs show `(sensitive)`.
 
-If two period boundaries pass with no apply in between, the next apply replaces two values at
-once, among them the one sent until then, and sends one it has just added: requests in flight,
-and those sent before WAF propagates the new value, can be refused for those seconds. The daily
-drift job shows the rotation on the boundary day; deploy at least once a period.
+If two or more period boundaries pass with no apply in between, the next apply replaces two
+values at once (three, after three boundaries), among them the one sent until then, and sends
+one it has just added: requests in flight, and those sent before WAF propagates the new value,
+can be refused for those seconds. The daily drift job shows the rotation on the boundary day;
+deploy at least once a period.
 """
 
 from __future__ import annotations
