@@ -26,7 +26,9 @@ BOUNDARY_ACTIONS = (
 )  # fmt: skip
 """The most a role of the stack may do on any resource: what its own policies and the AWS
 managed policies it attaches grant (a test checks both against this list and SECRET_ACTIONS)."""
-SECRET_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt")
+SECRET_READS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
+SECRET_DECRYPT = ("kms:Decrypt",)
+SECRET_ACTIONS = (*SECRET_READS, *SECRET_DECRYPT)
 """The API task's read of the database secret: in the boundary only on the secrets RDS manages
 (`rds!cluster-*`), decrypted only through Secrets Manager, so no role the apply role creates
 can read any other secret in the account."""
@@ -53,11 +55,11 @@ def boundary_policy(config: EnvironmentConfig) -> dict[str, Any]:
     return _document(
         _statement("MostAStackRoleMayDo", BOUNDARY_ACTIONS, "*"),
         _statement(
-            "OnlyTheDatabaseSecret", SECRET_ACTIONS[:2],
+            "OnlyTheDatabaseSecret", SECRET_READS,
             [f"arn:aws:secretsmanager:{config.region}:{config.account_id}:secret:rds!cluster-*"],
         ),
         _statement(
-            "DecryptOnlyThroughSecretsManager", SECRET_ACTIONS[2:],
+            "DecryptOnlyThroughSecretsManager", SECRET_DECRYPT,
             [f"arn:aws:kms:{config.region}:{config.account_id}:key/*"],
             condition=through_secrets_manager,
         ),
