@@ -7,18 +7,26 @@ package object whose `__path__` points at the real directory lets Python import 
 `cdktf_cdktf_provider_aws.vpc` on their own. Synthesized JSON is byte-identical to the eager
 import (tests/unit/test_lazy_provider.py compares them).
 
-`install()` must run before anything imports the provider package; `infra/__init__.py` calls it.
-If the real package was already imported eagerly, it does nothing.
+The node half: the jsii runtime's node process loads the provider's `lib/index.js`, which
+requires all ~2,100 resource modules (about 5 s). `install()` also puts `lazy_provider_index.js`
+in `NODE_OPTIONS` as a preload, which turns that index into getters, so node too compiles only
+the modules the stack uses.
+
+`install()` must run before anything imports the provider package or starts the jsii runtime;
+`infra/__init__.py` calls it. If the real package was already imported eagerly, it does nothing.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import types
+from pathlib import Path
 
 PACKAGE = "cdktf_cdktf_provider_aws"
+NODE_PRELOAD = Path(__file__).with_name("lazy_provider_index.js")
 
 
 class _LazyProviderPackage(types.ModuleType):
@@ -48,7 +56,16 @@ def install() -> bool:
     package.__file__ = spec.origin
     package.__package__ = PACKAGE
     sys.modules[PACKAGE] = package
+    _preload_into_node()
     return True
+
+
+def _preload_into_node() -> None:
+    """Add the lazy index loader to NODE_OPTIONS, which the jsii runtime's node inherits."""
+    preload = f'--require "{NODE_PRELOAD}"'
+    options = os.environ.get("NODE_OPTIONS", "")
+    if preload not in options:
+        os.environ["NODE_OPTIONS"] = f"{options} {preload}".strip()
 
 
 def loaded_submodules() -> list[str]:
