@@ -5,15 +5,15 @@ with the variables Actions would set; AWS is the local emulator and GitHub is th
 stand-in (`gitops.github.standin`). Everything lives in a scratch folder with its own emulator
 and its own copy of `environments/`, so a developer's `make local` and files are untouched.
 
-1. pull request #1 (first deploy of `local`): synth, policy gate, plan, comment (posted, then
-   re-posted: still one comment, updated in place);
+1. pull request #1 (first deploy of `local`): synth, policy gate, plan, comment;
 2. merge: deploy plans again, finds the reviewed fingerprint through the API and applies;
 3. pull request #2 reviewed with one change, then a second change lands before the merge:
    the deploy refuses (the plan differs from the reviewed one) and opens a failure issue;
-4. the re-run the refusal asks for: the PR's plan and comment again; then a plan comment forged
-   by another workflow (the same bot, the current fingerprints, its own run named in the
-   header), which the deploy refuses after asking GitHub about that run, and a maintainer
-   deletes; then the deploy again, which applies and closes the issue;
+4. the re-run the refusal asks for: the PR's plan and comment again (still one comment, updated
+   in place with the new plan); then a plan comment forged by another workflow (the same bot,
+   the current fingerprints, its own run named in the header), which the deploy refuses after
+   asking GitHub about that run, and a maintainer deletes; then the deploy again, which applies
+   and closes the issue;
 5. promote: a new image digest in `dev` moves to `staging` through a pull request;
 6. releases (`gitops.pipeline.rehearse_release`): a good one rolled out blue/green with an
    empty re-plan after it, a bad one stopped by an alarm and rolled back, a good one that
@@ -325,7 +325,6 @@ def _run(rehearsal: Rehearsal, example: Path | None) -> None:
     r.step("PR #1: synth and policy gate", pr_open_and_check)
     first_deploy = (f"| `{ENVIRONMENT}` | 0 | 126 | 0 | 0 | 0 | 0 |", "+ aws_rds_cluster.")
     r.step("PR #1: plan and comment", lambda: r.plan_comment_on(1, *first_deploy))
-    r.step("PR #1: plan and comment again", lambda: r.plan_comment_on(1, *first_deploy))
     r.step("merge #1: deploy", lambda: merge_and_deploy(1))
     r.step("PR #2: change reviewed", reviewed_change)
     log_level = ("**replace** `aws_ecs_task_definition.", '\\"LOG_LEVEL\\",\\"value\\":\\"INFO')
