@@ -55,9 +55,13 @@ def test_submodules_are_reachable_as_attributes() -> None:
         _ = cdktf_cdktf_provider_aws.not_a_resource
 
 
-def write_fake_provider(root: Path, index_lines: list[str]) -> Path:
-    """A package shaped like @cdktf/provider-aws: lib/index.js re-exports two modules."""
-    lib = root / "@cdktf" / "provider-aws" / "lib"
+def write_fake_provider(root: Path, index_lines: list[str], version_dir: str = "") -> Path:
+    """A package shaped like @cdktf/provider-aws: lib/index.js re-exports two modules.
+
+    jsii's package cache puts it in `@cdktf/provider-aws/<version>/<digest>/`; without the
+    cache it is `node_modules/@cdktf/provider-aws/`.
+    """
+    lib = root / "@cdktf" / "provider-aws" / version_dir / "lib"
     for module in ("vpc", "sagemaker-domain"):
         (lib / module).mkdir(parents=True)
         (lib / module / "index.js").write_text(
@@ -92,8 +96,11 @@ GENERATED_INDEX = [
 ]
 
 
-def test_node_loads_a_provider_module_only_when_it_is_used(tmp_path: Path) -> None:
-    report = load_with_preload(write_fake_provider(tmp_path, GENERATED_INDEX))
+@pytest.mark.parametrize("version_dir", ["", "20.1.0/8ddcbe1d"], ids=["node_modules", "cache"])
+def test_node_loads_a_provider_module_only_when_it_is_used(
+    tmp_path: Path, version_dir: str
+) -> None:
+    report = load_with_preload(write_fake_provider(tmp_path, GENERATED_INDEX, version_dir))
     assert report["before"] == [], "requiring the index must load no resource module"
     assert report["after"] == ["vpc"] and report["vpc"] == "vpc.Vpc"
     assert sorted(report["keys"]) == ["sagemakerDomain", "vpc"]
