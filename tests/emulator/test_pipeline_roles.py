@@ -2,9 +2,11 @@
 
 Bootstrap as the administrator, then every `gitops` command as the role a workflow job would
 have: the plan role plans and is refused at its first write; an apply role missing one action
-the deploy needs fails naming it; bootstrap restores the policy; the apply role deploys the whole
-stack, re-plans to nothing (as the plan role) and destroys it. moto enforces actions only: the
-ARNs and conditions of the same documents are proven in tests/bootstrap/test_roles.py.
+the deploy needs fails naming it; bootstrap restores the policy; then two regions at once:
+`local` and a copy of it in us-west-2 (`local-west`), each deployed by its own apply role in
+parallel into the same emulator and account, each re-planned to nothing by its plan role, and
+`local` destroyed. moto enforces actions only: the ARNs and conditions of the same documents
+are proven in tests/bootstrap/test_roles.py.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,24 +26,51 @@ from gitops.emulator import server as emulator
 from gitops.emulator.iam_enforcement import ENFORCE_VARIABLE, ROLE_VARIABLE, role_credentials
 from gitops.emulator.local import remote_state
 
-from infra.environments import load_environment
+from infra.environments import DEFAULT_ENVIRONMENTS_DIR, ENVIRONMENTS_DIR_VARIABLE, load_environment
 
 pytestmark = pytest.mark.slow
 GITOPS = str(Path(sys.executable).with_name("gitops"))
 REPOSITORY = "acme/fraud-detection"
 PLAN_ROLE, APPLY_ROLE = "fraud-gitops-plan-local", "fraud-gitops-apply-local"
+WEST = "local-west"
 REMOVED = "ecs:CreateCluster"
 """The representative action taken from the apply role: the first wave of a deploy needs it."""
 
 
-def gitops(*args: str, outdir: Path, role: str | None = None) -> subprocess.CompletedProcess:
+def command(*args: str, outdir: Path, role: str | None) -> tuple[list[str], dict[str, str]]:
+    """A `gitops` command line and its environment, as the job assuming `role` runs it."""
     environment = {k: v for k, v in os.environ.items() if k != ROLE_VARIABLE}
+    environment[ENVIRONMENTS_DIR_VARIABLE] = str(outdir.parent / "environments")
     if role:
         environment[ROLE_VARIABLE] = role
-    return subprocess.run(
-        [GITOPS, *args, "--outdir", str(outdir)],
-        env=environment, capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
+    return [GITOPS, *args, "--outdir", str(outdir)], environment
+
+
+def gitops(*args: str, outdir: Path, role: str | None = None) -> subprocess.CompletedProcess:
+    line, environment = command(*args, outdir=outdir, role=role)
+    return subprocess.run(line, env=environment, capture_output=True, text=True, timeout=1200)
+
+
+def gitops_in_parallel(*runs: tuple[str, ...], outdir: Path, roles: list[str]) -> list[str]:
+    """Run the commands at once, each as its role; their outputs once all have succeeded.
+
+    Output goes to files, not pipes: a full pipe would stall one apply while the test waits on
+    the other, and the two would no longer run in parallel.
+    """
+    started = []
+    for args, role in zip(runs, roles, strict=True):
+        log = outdir.parent / f"{'-'.join(args)}.log"
+        line, environment = command(*args, outdir=outdir, role=role)
+        with open(log, "wb") as handle:
+            process = subprocess.Popen(line, env=environment, stdout=handle, stderr=handle)
+        started.append((process, log))
+    outputs = []
+    for process, log in started:
+        process.wait(timeout=1500)
+        output = log.read_text()
+        assert process.returncode == 0, output[-3000:]
+        outputs.append(output)
+    return outputs
 
 
 def as_role(role: str, service: str):
@@ -57,19 +87,29 @@ def as_role(role: str, service: str):
 
 @pytest.fixture(scope="module")
 def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("roles-out")
+    """The synthesized stacks' folder, beside the environment files: `local` and `local-west`."""
+    module_dir = tmp_path_factory.mktemp("roles")
+    environments = module_dir / "environments"
+    environments.mkdir()
+    shutil.copy(DEFAULT_ENVIRONMENTS_DIR / "local.yaml", environments / "local.yaml")
+    text = (DEFAULT_ENVIRONMENTS_DIR / "local.yaml").read_text()
+    west, count = re.subn(r"(?m)^region: us-east-1$", "region: us-west-2", text)
+    assert count == 1
+    (environments / f"{WEST}.yaml").write_text(west)
+    return module_dir / "out"
 
 
 @pytest.fixture(scope="module")
 def bootstrapped(work_dir, outdir):
-    """A fresh emulator with IAM enforced, bootstrapped by the administrator."""
+    """A fresh emulator with IAM enforced, both environments bootstrapped by the administrator."""
     emulator.stop()
     os.environ[ENFORCE_VARIABLE] = "1"
     try:
         emulator.start()
-        result = gitops("bootstrap", "local", "--github-repository", REPOSITORY, outdir=outdir)
-        assert result.returncode == 0, result.stderr
-        yield emulator.attach(load_environment("local"))
+        for name in ("local", WEST):
+            result = gitops("bootstrap", name, "--github-repository", REPOSITORY, outdir=outdir)
+            assert result.returncode == 0, result.stderr
+        yield emulator.attach(load_environment("local", outdir.parent / "environments"))
     finally:
         emulator.stop()  # the next module starts its own, without enforcement
         os.environ.pop(ENFORCE_VARIABLE, None)
@@ -141,14 +181,27 @@ def test_without_one_action_the_deploy_fails_naming_it(bootstrapped, outdir, aws
     assert "created   iam apply_role" in restored.stdout, "bootstrap put the policy back"
 
 
-def test_the_apply_role_deploys_replans_to_nothing_and_destroys(bootstrapped, outdir, aws) -> None:
-    applied = gitops("apply", "local", "--no-synth", outdir=outdir, role=APPLY_ROLE)
-    assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr
-    assert "Apply complete!" in applied.stdout
+def test_the_apply_roles_deploy_two_regions_in_parallel_replan_to_nothing_and_destroy(
+    bootstrapped, outdir
+) -> None:
+    names = ("local", WEST)
+    applied = gitops_in_parallel(
+        *(("apply", name, "--no-synth") for name in names),
+        outdir=outdir,
+        roles=[f"fraud-gitops-apply-{name}" for name in names],
+    )
+    assert all("Apply complete!" in output for output in applied)
+    assert "alb_dns_name = fraud-alb-local-" in applied[0]
+    assert ".us-west-2." in applied[1], "local-west's resources live in us-west-2"
     state = remote_state(bootstrapped)
     assert len([r for r in state["resources"] if r["mode"] == "managed"]) > 100
-    replanned = gitops("plan", "local", "--no-synth", outdir=outdir, role=PLAN_ROLE)
-    assert replanned.returncode == 0, replanned.stderr
-    assert "no changes" in replanned.stdout
+
+    replanned = gitops_in_parallel(
+        *(("plan", name, "--no-synth") for name in names),
+        outdir=outdir,
+        roles=[f"fraud-gitops-plan-{name}" for name in names],
+    )
+    for name, output in zip(names, replanned, strict=True):
+        assert f"fraud-detection-{name}: no changes" in output, output[-2000:]
     destroyed = gitops("local", "down", outdir=outdir, role=APPLY_ROLE)
     assert destroyed.returncode == 0, destroyed.stdout[-2000:] + destroyed.stderr
