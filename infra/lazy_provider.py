@@ -8,7 +8,7 @@ package object whose `__path__` points at the real directory lets Python import 
 import (tests/unit/test_lazy_provider.py compares them).
 
 The node half: the jsii runtime's node process loads the provider's `lib/index.js`, which
-requires all ~2,100 resource modules (about 5 s). `install()` also puts `lazy_provider_index.js`
+requires all 2,135 resource modules (about 6 s). `install()` also puts `lazy_provider_index.js`
 in `NODE_OPTIONS` as a preload, which turns that index into getters, so node too compiles only
 the modules the stack uses.
 
@@ -61,8 +61,16 @@ def install() -> bool:
 
 
 def _preload_into_node() -> None:
-    """Add the lazy index loader to NODE_OPTIONS, which the jsii runtime's node inherits."""
-    preload = f'--require "{NODE_PRELOAD}"'
+    """Add the lazy index loader to NODE_OPTIONS, which the jsii runtime's node inherits.
+
+    Node reads a double-quoted value there with backslash escapes, so a folder name with a
+    quote or a backslash is escaped; without the file (an install that left it out) node
+    would refuse to start at all, so then nothing is added.
+    """
+    if not NODE_PRELOAD.is_file():
+        return
+    quoted = str(NODE_PRELOAD).replace("\\", "\\\\").replace('"', '\\"')
+    preload = f'--require "{quoted}"'
     options = os.environ.get("NODE_OPTIONS", "")
     if preload not in options:
         os.environ["NODE_OPTIONS"] = f"{options} {preload}".strip()

@@ -1,7 +1,7 @@
 "use strict";
 // Preloaded into the jsii runtime's node process (NODE_OPTIONS="--require ...", set by
-// infra/lazy_provider.py). The AWS provider's lib/index.js is 2,135 lines of
-// `exports.vpc = require("./vpc");`: loading it compiles every resource module, about 5 s of
+// infra/lazy_provider.py). The AWS provider's lib/index.js is 2,135 re-exports such as
+// `exports.vpc = require("./vpc");`: loading it compiles every resource module, about 6 s of
 // each synth, although a stack uses some 70. This loader gives that one file getters that
 // require a module on first use. Any other line in the file (a provider release that changes
 // its shape) makes it load the file as it is.
@@ -9,28 +9,50 @@
 const fs = require("fs");
 const Module = require("module");
 
-const PROVIDER_INDEX = /[\\/]@cdktf[\\/]provider-aws[\\/](?:.+[\\/])?lib[\\/]index\.js$/;
+// jsii starts node with --preserve-symlinks, so node sees the package where jsii links it:
+// <kernel folder>/node_modules/@cdktf/provider-aws/lib/index.js.
+const PROVIDER_INDEX = /[\\/]@cdktf[\\/]provider-aws[\\/]lib[\\/]index\.js$/;
 const REQUIRE_LINE = /^exports\.([A-Za-z0-9_$]+) = require\("(\.\/[A-Za-z0-9_.-]+)"\);$/;
-const HARMLESS_LINES = [
+const CODE_WITHOUT_EFFECT = [
   /^"use strict";$/,
-  /^\s*(\/\*\*?|\*|\*\/|\/\/)/, // comments, the source map line included
   /^Object\.defineProperty\(exports, "__esModule", \{ value: true \}\);$/,
   /^exports\.[A-Za-z0-9_$]+ = (exports\.[A-Za-z0-9_$]+ = )*void 0;$/,
   /^\s*$/,
 ];
+const LINE_COMMENT = /^\s*\/\/.*$/; // the source map line included
+const WHOLE_BLOCK_COMMENT = /^\s*\/\*((?!\*\/).)*\*\/\s*$/;
+const BLOCK_COMMENT_OPENS = /^\s*\/\*(?!.*\*\/)/;
+const BLOCK_COMMENT_CLOSES = /\*\/\s*$/;
 
-/** The `[name, request]` pairs of an index made only of re-exports, else null. */
+/** The `[name, request]` pairs of an index made only of re-exports and comments, else null.
+ * A comment must fill its lines: code after one would otherwise go unnoticed. */
 function reexports(source) {
   const pairs = [];
+  let inComment = false;
   for (const line of source.split("\n")) {
+    if (inComment) {
+      if (line.includes("*/")) {
+        if (!BLOCK_COMMENT_CLOSES.test(line) || line.indexOf("*/") !== line.lastIndexOf("*/")) {
+          return null;
+        }
+        inComment = false;
+      }
+      continue;
+    }
     const match = REQUIRE_LINE.exec(line);
     if (match) {
       pairs.push([match[1], match[2]]);
-    } else if (!HARMLESS_LINES.some((pattern) => pattern.test(line))) {
+    } else if (BLOCK_COMMENT_OPENS.test(line)) {
+      inComment = true;
+    } else if (
+      !LINE_COMMENT.test(line) &&
+      !WHOLE_BLOCK_COMMENT.test(line) &&
+      !CODE_WITHOUT_EFFECT.some((pattern) => pattern.test(line))
+    ) {
       return null;
     }
   }
-  return pairs.length > 0 ? pairs : null;
+  return pairs.length > 0 && !inComment ? pairs : null;
 }
 
 const loadJavaScript = Module._extensions[".js"];

@@ -55,13 +55,10 @@ def test_submodules_are_reachable_as_attributes() -> None:
         _ = cdktf_cdktf_provider_aws.not_a_resource
 
 
-def write_fake_provider(root: Path, index_lines: list[str], version_dir: str = "") -> Path:
-    """A package shaped like @cdktf/provider-aws: lib/index.js re-exports two modules.
-
-    jsii's package cache puts it in `@cdktf/provider-aws/<version>/<digest>/`; without the
-    cache it is `node_modules/@cdktf/provider-aws/`.
-    """
-    lib = root / "@cdktf" / "provider-aws" / version_dir / "lib"
+def write_fake_provider(root: Path, index_lines: list[str]) -> Path:
+    """A package shaped like @cdktf/provider-aws where jsii's node sees it (it runs with
+    --preserve-symlinks, so under node_modules/): lib/index.js re-exports two modules."""
+    lib = root / "node_modules" / "@cdktf" / "provider-aws" / "lib"
     for module in ("vpc", "sagemaker-domain"):
         (lib / module).mkdir(parents=True)
         (lib / module / "index.js").write_text(
@@ -96,25 +93,92 @@ GENERATED_INDEX = [
 ]
 
 
-@pytest.mark.parametrize("version_dir", ["", "20.1.0/8ddcbe1d"], ids=["node_modules", "cache"])
-def test_node_loads_a_provider_module_only_when_it_is_used(
-    tmp_path: Path, version_dir: str
-) -> None:
-    report = load_with_preload(write_fake_provider(tmp_path, GENERATED_INDEX, version_dir))
+def test_node_loads_a_provider_module_only_when_it_is_used(tmp_path: Path) -> None:
+    report = load_with_preload(write_fake_provider(tmp_path, GENERATED_INDEX))
     assert report["before"] == [], "requiring the index must load no resource module"
     assert report["after"] == ["vpc"] and report["vpc"] == "vpc.Vpc"
     assert sorted(report["keys"]) == ["sagemakerDomain", "vpc"]
 
 
-def test_node_loads_an_index_of_another_shape_as_it_is(tmp_path: Path) -> None:
-    changed = [*GENERATED_INDEX, 'exports.version = "21.0.0";']
-    report = load_with_preload(write_fake_provider(tmp_path, changed))
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ['exports.version = "21.0.0";'],
+        ['/* note */ exports.version = "21.0.0";'],
+        ["/* a */ globalThis.x = 1; /* b */"],
+        ["/**", "*/ globalThis.x = 1;"],
+    ],
+    ids=["statement", "after-a-comment", "between-comments", "after-a-block"],
+)
+def test_node_loads_an_index_of_another_shape_as_it_is(tmp_path: Path, extra: list[str]) -> None:
+    report = load_with_preload(write_fake_provider(tmp_path, [*GENERATED_INDEX, *extra]))
     assert report["before"] == ["sagemaker-domain", "vpc"]
+
+
+def test_comments_of_any_length_keep_the_index_lazy(tmp_path: Path) -> None:
+    comments = ["/* one line */", "/**", " * 2; not code, inside the comment", " */", "// x"]
+    report = load_with_preload(write_fake_provider(tmp_path, [*comments, *GENERATED_INDEX]))
+    assert report["before"] == []
+
+
+# Counts, when a node process exits, the AWS provider's modules it had loaded.
+COUNT_PROVIDER_MODULES = """
+process.on("exit", () => {
+  const loaded = Object.keys(require.cache).filter((f) => f.includes("provider-aws"));
+  require("fs").writeFileSync(`${process.env.PROBE_DIR}/${process.pid}`, String(loaded.length));
+});
+"""
+ONE_VPC = (
+    "import os, sys; import infra; "
+    "os.environ['NODE_OPTIONS'] += f' --require {sys.argv[1]}'; "
+    "from cdktf import App, TerraformStack; "
+    "from cdktf_cdktf_provider_aws.provider import AwsProvider; "
+    "from cdktf_cdktf_provider_aws.vpc import Vpc; "
+    "stack = TerraformStack(App(outdir=sys.argv[2]), 'one'); "
+    "AwsProvider(stack, 'aws', region='us-east-1'); Vpc(stack, 'vpc', cidr_block='10.0.0.0/16')"
+)
+
+
+def test_the_jsii_runtime_loads_only_the_modules_in_use(tmp_path: Path) -> None:
+    """The real path: infra's import sets NODE_OPTIONS before jsii starts node, and node
+    finds the provider's index where jsii put it. A stack of one VPC loads a handful of the
+    provider's 2,135 modules (without the preload: all of them, about 6 s)."""
+    probe = tmp_path / "probe.js"
+    probe.write_text(COUNT_PROVIDER_MODULES)
+    counts_dir = tmp_path / "counts"
+    counts_dir.mkdir()
+    env = {key: value for key, value in os.environ.items() if key != "NODE_OPTIONS"}
+    env |= {"PROBE_DIR": str(counts_dir), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    subprocess.run(
+        [sys.executable, "-c", ONE_VPC, str(probe), str(tmp_path / "out")],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    counts = [int(path.read_text()) for path in counts_dir.iterdir()]
+    assert counts and 0 < max(counts) < 100, counts
+
+
+def test_the_preload_survives_quotes_and_spaces_in_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / 'a "checkout" with spaces'
+    folder.mkdir()
+    preload = folder / "preload.js"
+    preload.write_text('console.log("preloaded");\n')
+    monkeypatch.setattr(lazy_provider, "NODE_PRELOAD", preload)
+    monkeypatch.setenv("NODE_OPTIONS", "--max-old-space-size=200")
+    lazy_provider._preload_into_node()
+    lazy_provider._preload_into_node()  # a second call adds nothing
+    options = os.environ["NODE_OPTIONS"]
+    assert options.startswith("--max-old-space-size=200 ") and options.count("--require") == 1
+    ran = subprocess.run(["node", "-e", ""], env=dict(os.environ), capture_output=True, text=True)
+    assert ran.returncode == 0 and ran.stdout == "preloaded\n", ran.stderr
 
 
 def test_node_loads_other_packages_as_they_are(tmp_path: Path) -> None:
     index = write_fake_provider(tmp_path, GENERATED_INDEX)
-    elsewhere = tmp_path / "@cdktf" / "provider-google"
+    elsewhere = tmp_path / "node_modules" / "@cdktf" / "provider-google"
     index.parent.parent.rename(elsewhere)
     report = load_with_preload(elsewhere / "lib" / "index.js")
     assert report["before"] == ["sagemaker-domain", "vpc"]
@@ -147,16 +211,21 @@ def test_the_pinned_provider_index_has_the_shape_the_preload_makes_lazy(tmp_path
 def test_lazy_and_eager_imports_synthesize_identical_json(tmp_path: Path) -> None:
     """Loads the whole provider package once (about 20 s) to prove the shortcut changes nothing.
 
-    The eager run loads every module in Python and in node (no preload); both find `node` but
-    no `terraform` on PATH, so a synth that still ran `terraform version` would fail.
+    The eager run loads every module in Python and in node (no preload). Both find first on
+    PATH a `terraform` that only leaves a mark, so a synth that still ran `terraform version`
+    (cdktf's validations) would show.
     """
-    node_only = tmp_path / "bin"
-    node_only.mkdir()
-    node = shutil.which("node")
-    assert node is not None
-    (node_only / "node").symlink_to(node)
-    env = {key: value for key, value in os.environ.items() if key != "NODE_OPTIONS"}
-    env |= {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PATH": str(node_only)}
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    mark = tmp_path / "terraform-ran"
+    (stubs / "terraform").write_text(f"#!/bin/sh\ntouch '{mark}'\nexit 1\n")
+    (stubs / "terraform").chmod(0o755)
+    hidden = {"NODE_OPTIONS", "TERRAFORM_BINARY_NAME"}
+    env = {key: value for key, value in os.environ.items() if key not in hidden}
+    env |= {
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "PATH": f"{stubs}{os.pathsep}{os.environ['PATH']}",
+    }
     eager, lazy = tmp_path / "eager", tmp_path / "lazy"
     for outdir, prelude in ((eager, "import cdktf_cdktf_provider_aws; "), (lazy, "")):
         subprocess.run(
@@ -170,3 +239,4 @@ def test_lazy_and_eager_imports_synthesize_identical_json(tmp_path: Path) -> Non
     assert eager_files == lazy_files and len(eager_files) == 4
     for relative in eager_files:
         assert filecmp.cmp(eager / relative, lazy / relative, shallow=False), relative
+    assert not mark.exists(), "the synth ran terraform"
