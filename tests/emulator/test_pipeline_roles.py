@@ -58,19 +58,23 @@ def gitops_in_parallel(*runs: tuple[str, ...], outdir: Path, roles: list[str]) -
     the other, and the two would no longer run in parallel.
     """
     started = []
-    for args, role in zip(runs, roles, strict=True):
-        log = outdir.parent / f"{'-'.join(args)}.log"
-        line, environment = command(*args, outdir=outdir, role=role)
-        with open(log, "wb") as handle:
-            process = subprocess.Popen(line, env=environment, stdout=handle, stderr=handle)
-        started.append((process, log))
-    outputs = []
+    try:
+        for args, role in zip(runs, roles, strict=True):
+            log = outdir.parent / f"{'-'.join(args)}.log"
+            line, environment = command(*args, outdir=outdir, role=role)
+            with open(log, "wb") as handle:
+                process = subprocess.Popen(line, env=environment, stdout=handle, stderr=handle)
+            started.append((process, log))
+        for process, _ in started:
+            process.wait(timeout=1500)
+    finally:  # a failure or a timeout must not leave the other one running
+        for process, _ in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     for process, log in started:
-        process.wait(timeout=1500)
-        output = log.read_text()
-        assert process.returncode == 0, output[-3000:]
-        outputs.append(output)
-    return outputs
+        assert process.returncode == 0, log.read_text()[-3000:]
+    return [log.read_text() for _, log in started]
 
 
 def as_role(role: str, service: str):
