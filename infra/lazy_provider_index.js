@@ -22,7 +22,7 @@ const CODE_WITHOUT_EFFECT = [
 const LINE_COMMENT = /^\s*\/\/.*$/; // the source map line included
 const WHOLE_BLOCK_COMMENT = /^\s*\/\*((?!\*\/).)*\*\/\s*$/;
 const BLOCK_COMMENT_OPENS = /^\s*\/\*(?!.*\*\/)/;
-const BLOCK_COMMENT_CLOSES = /\*\/\s*$/;
+const BLOCK_COMMENT_ENDS_LINE = /^((?!\*\/).)*\*\/\s*$/; // its first */ ends the line
 
 /** The `[name, request]` pairs of an index made only of re-exports and comments, else null.
  * A comment must fill its lines: code after one would otherwise go unnoticed. */
@@ -32,7 +32,7 @@ function reexports(source) {
   for (const line of source.split("\n")) {
     if (inComment) {
       if (line.includes("*/")) {
-        if (!BLOCK_COMMENT_CLOSES.test(line) || line.indexOf("*/") !== line.lastIndexOf("*/")) {
+        if (!BLOCK_COMMENT_ENDS_LINE.test(line)) {
           return null;
         }
         inComment = false;
