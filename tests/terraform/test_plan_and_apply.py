@@ -1,4 +1,5 @@
-"""`plan_and_apply`: plan and apply in one Terraform process, as `gitops local up` deploys.
+"""`plan_and_apply`: plan, and apply only a plan that changes something, as `gitops local up`
+deploys.
 
 Real Terraform, a real `terraform_data` configuration with local state; the fault is a real
 wrapper around the binary.
@@ -37,6 +38,7 @@ def test_it_applies_says_what_and_then_has_nothing_to_do(stack, capsys) -> None:
 
     assert not any(plan_apply.plan_and_apply(runner, directory).values())
     assert "Apply complete" not in capsys.readouterr().out, "a no-op says nothing of an apply"
+    assert not (directory / plan_apply.LOCAL_PLAN_FILE).exists(), "its plan file is removed"
 
     (directory / "main.tf").write_text(CODE.format(value="two"))
     assert plan_apply.plan_and_apply(runner, directory, echo=False)["change"] == 1
@@ -51,6 +53,15 @@ def test_a_saved_plan_the_apply_makes_stale_is_removed(stack) -> None:
     assert not saved.plan_file.exists() and not saved.json_file.exists()
 
 
+def test_a_no_op_ends_after_the_plan(stack, tmp_path) -> None:
+    """Terraform's apply of an empty plan walks every resource again; a no-op never runs it."""
+    runner, directory = stack
+    plan_apply.plan_and_apply(runner, directory, echo=False)
+    no_apply = dataclasses.replace(runner, binary=terraform_failing_at(tmp_path / "bin", "apply"))
+    assert not any(plan_apply.plan_and_apply(no_apply, directory, echo=False).values())
+    assert not (tmp_path / "bin" / "apply.calls").exists(), "the no-op ran terraform apply"
+
+
 def test_a_configuration_error_is_one_line_naming_the_stack(stack) -> None:
     runner, directory = stack
     (directory / "main.tf").write_text(
@@ -58,7 +69,7 @@ def test_a_configuration_error_is_one_line_naming_the_stack(stack) -> None:
     )
     with pytest.raises(GitopsError) as failed:
         plan_apply.plan_and_apply(runner, directory, echo=False)
-    message = "stack: terraform apply failed: Reference to undeclared input variable"
+    message = "stack: terraform plan failed: Reference to undeclared input variable"
     assert str(failed.value) == message
 
 
@@ -68,3 +79,4 @@ def test_terraform_failing_outside_its_json_is_still_one_line(stack, tmp_path) -
     with pytest.raises(GitopsError) as failed:
         plan_apply.plan_and_apply(faulty, directory, echo=False)
     assert str(failed.value) == f"stack: terraform apply failed: {FAULT_MESSAGE} at terraform apply"
+    assert not (directory / plan_apply.LOCAL_PLAN_FILE).exists(), "a failed apply leaves no plan"
