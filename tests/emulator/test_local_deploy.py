@@ -1,10 +1,11 @@
 """`gitops local up|down` end to end: the whole stack in the emulator with the real provider.
 
 One deployment for the module (about two minutes), then: resources read back with boto3, a
-second `up` that applies nothing, the plan comment and fingerprint on real plans of the
-deployed stack (no changes, destroy all), an origin-value rotation planned and then applied
-from that saved plan, and a `down` that leaves no resource and no process. Each full plan
-costs close to a minute of CPU, so the tests share plans where one serves two of them.
+second `up` that applies nothing, the plan comment on a real plan that destroys everything,
+an origin-value rotation planned and then applied from that saved plan, the replan after it
+(no changes: its comment and fingerprint), and a `down` that leaves no resource and no
+process. Each full plan costs close to a minute of CPU, so the tests share plans where one
+serves two of them.
 The state lock between two applies is proven on a small stack of its own
 (`test_state_lock.py`), where the first apply really holds the lock.
 """
@@ -112,7 +113,7 @@ def test_service_scaling_and_tracing_read_back(deployed, aws) -> None:
 @pytest.fixture(scope="module")
 def second_up(deployed, outdir: Path) -> dict[str, Any]:
     """`local up` again on the deployed stack: its output, and when its init was last run (the
-    comment test plans and checks that the plan reused it)."""
+    replan after the rotation checks that it reused it)."""
     result = gitops("local", "up", outdir=outdir)
     assert result.returncode == 0, result.stderr
     stack_dir = outdir / "stacks" / "fraud-detection-local"
@@ -130,24 +131,12 @@ def test_second_up_applies_nothing(second_up) -> None:
     assert "ecs_cluster_name = fraud-cluster-local" in result.stdout
 
 
-def test_comment_and_fingerprint_on_the_emulators_real_plans(second_up, outdir: Path) -> None:
-    """No changes, said plainly, with the fingerprint `gitops fingerprint` gives its plan;
-    a destroy of everything, with the data-bearing resources impossible to miss, within
-    GitHub's limit and with true counts."""
+def test_a_destroy_plans_comment_shows_the_data_bearing_resources(second_up, outdir) -> None:
+    """A destroy of everything, on a real plan of the deployed stack: within GitHub's limit,
+    with true counts, and the data-bearing resources impossible to miss. (The no-change plan's
+    comment and fingerprint are checked on the replan after the rotation below: each full plan
+    costs close to a minute of CPU.)"""
     stack_dir = outdir / "stacks" / "fraud-detection-local"
-    planned = gitops("plan", "local", "--no-synth", outdir=outdir)
-    assert planned.returncode == 0, planned.stderr
-    fingerprint = planned.stdout.split("fingerprint: ", 1)[1].split()[0]
-    assert (stack_dir / plan_apply.INIT_STAMP).stat().st_mtime_ns == second_up["init"], (
-        "the plan reuses the init `up` made"
-    )
-    shown = subprocess.run([GITOPS, "fingerprint", str(stack_dir / "plan.json")],
-                           capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert fingerprint == shown.stdout.strip()
-    unchanged = subprocess.run([GITOPS, "comment", f"local={stack_dir / 'plan-summary.json'}"],
-                               capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert "**`local`: no changes.** The infrastructure matches the code." in unchanged.stdout
-
     config = emulator.attach(load_environment("local"))
     destroy = plan_apply.plan(runner_for(config), stack_dir, destroy=True)
     plan = EnvironmentPlan.from_plan("local", load_plan(destroy.json_file))
@@ -215,12 +204,13 @@ def test_a_rotation_changes_the_plan_and_its_values_never_show(
 
 
 def test_a_rotation_applies_in_place_and_replans_empty(
-    deployed, aws, outdir: Path, capfd: pytest.CaptureFixture[str]
+    second_up, aws, outdir: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     """The rotation planned above, applied from its saved plan as a deploy applies the reviewed
     one: new values in the web ACL and the integrations (moto needs
-    gitops.emulator.apigateway_integration for that), none of them printed, and the next plan
-    has nothing to do."""
+    gitops.emulator.apigateway_integration for that), none of them printed; the next plan has
+    nothing to do, says so plainly, carries the fingerprint `gitops fingerprint` gives its
+    plan, and reuses the init `up` made."""
     old = origin_values(aws)
     stack_dir = outdir / "stacks" / "fraud-detection-local"
     config = emulator.attach(load_environment("local"))
@@ -249,10 +239,18 @@ def test_a_rotation_applies_in_place_and_replans_empty(
     assert len(sent & {f"'{value}'" for value in new.values()}) == 1, "one value sent"
     replanned = gitops("plan", "local", "--no-synth", outdir=outdir)
     assert replanned.returncode == 0, replanned.stderr
-    summary = outdir / "stacks" / "fraud-detection-local" / "plan-summary.json"
-    comment = subprocess.run([GITOPS, "comment", f"local={summary}"],
+    assert (stack_dir / plan_apply.INIT_STAMP).stat().st_mtime_ns == second_up["init"], (
+        "the plan reuses the init `up` made"
+    )
+    fingerprint = replanned.stdout.split("fingerprint: ", 1)[1].split()[0]
+    shown = subprocess.run([GITOPS, "fingerprint", str(stack_dir / "plan.json")],
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert fingerprint == shown.stdout.strip()
+    comment = subprocess.run([GITOPS, "comment", f"local={stack_dir / 'plan-summary.json'}"],
                              capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert "**`local`: no changes.**" in comment.stdout, comment.stdout[:3000]
+    assert "**`local`: no changes.** The infrastructure matches the code." in comment.stdout, (
+        comment.stdout[:3000]
+    )
 
 
 def test_down_destroys_everything_and_stops_the_emulator(deployed, aws, outdir: Path) -> None:
