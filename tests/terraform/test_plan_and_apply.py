@@ -62,6 +62,17 @@ def test_a_no_op_ends_after_the_plan(stack, tmp_path) -> None:
     assert not (tmp_path / "bin" / "apply.calls").exists(), "the no-op ran terraform apply"
 
 
+def test_a_warning_is_printed_with_the_first_line_of_its_detail(stack, capsys) -> None:
+    runner, directory = stack
+    targeted = {**runner.environ, "TF_CLI_ARGS_plan": "-target=terraform_data.service"}
+    plan_apply.plan_and_apply(dataclasses.replace(runner, environ=targeted), directory)
+    printed = capsys.readouterr().out
+    assert (
+        "  Warning: Resource targeting is in effect: You are creating a plan with the -target"
+        " option, which means that the result of this plan may not represent all of the changes"
+    ) in printed, printed
+
+
 def test_a_configuration_error_is_one_line_naming_the_stack(stack) -> None:
     runner, directory = stack
     (directory / "main.tf").write_text(

@@ -337,9 +337,12 @@ def _run_json(
         except json.JSONDecodeError:
             message = {"type": "diagnostic", "@message": line.rstrip(), "@level": "error"}
         kind, text = message.get("type"), str(message.get("@message", "")).strip()
-        if kind == "diagnostic" and message.get("@level") == "error":
-            detail = message.get("diagnostic", {}).get("detail", "")
-            problems.append(f"{text}\n{detail}" if detail else text)
+        if kind == "diagnostic":
+            detail = str(message.get("diagnostic", {}).get("detail", "")).strip()
+            if message.get("@level") == "error":
+                problems.append(f"{text}\n{detail}" if detail else text)
+            elif detail:  # a warning's summary alone ("Deprecated Parameter") says nothing
+                text = f"{text}: {detail.splitlines()[0]}"
         shown = kind in UI_ECHOED
         if kind == "change_summary":
             changes = message.get("changes", {})
