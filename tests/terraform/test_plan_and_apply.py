@@ -8,6 +8,7 @@ wrapper around the binary.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -28,29 +29,45 @@ def stack(tmp_path: Path) -> tuple[TerraformRunner, Path]:
 
 def test_it_applies_says_what_and_then_has_nothing_to_do(stack, capsys) -> None:
     runner, directory = stack
-    assert plan_apply.plan_and_apply(runner, directory) == {
-        "add": 1, "change": 0, "destroy": 0, "import": 0
-    }  # fmt: skip
+    done = plan_apply.plan_and_apply(runner, directory)
+    assert done == plan_apply.LocalApply({"add": 1, "change": 0, "destroy": 0, "import": 0}, True)
     printed = capsys.readouterr().out
     assert "terraform_data.service: Creation complete" in printed
     assert "Apply complete! Resources: 1 added, 0 changed, 0 destroyed." in printed
     assert "Plan:" not in printed, "the plan's diff and counts are the caller's to print"
+    assert not (directory / plan_apply.LOCAL_PLAN_FILE).exists(), "its plan file is removed"
 
-    assert not any(plan_apply.plan_and_apply(runner, directory).values())
+    again = plan_apply.plan_and_apply(runner, directory)
+    assert not again.applied and not any(again.counts.values())
     assert "Apply complete" not in capsys.readouterr().out, "a no-op says nothing of an apply"
     assert not (directory / plan_apply.LOCAL_PLAN_FILE).exists(), "its plan file is removed"
 
     (directory / "main.tf").write_text(CODE.format(value="two"))
-    assert plan_apply.plan_and_apply(runner, directory, echo=False)["change"] == 1
+    assert plan_apply.plan_and_apply(runner, directory, echo=False).counts["change"] == 1
     assert capsys.readouterr().out == ""
 
 
-def test_a_saved_plan_the_apply_makes_stale_is_removed(stack) -> None:
+def test_an_output_only_change_is_applied(stack) -> None:
+    """`-detailed-exitcode` says 2 for a new output too: applied, with every count zero."""
+    runner, directory = stack
+    plan_apply.plan_and_apply(runner, directory, echo=False)
+    with open(directory / "main.tf", "a") as code:
+        code.write('output "greeting" { value = "hello" }\n')
+    done = plan_apply.plan_and_apply(runner, directory, echo=False)
+    assert done.applied and not any(done.counts.values())
+    state = json.loads((directory / "terraform.tfstate").read_text())
+    assert state["outputs"]["greeting"]["value"] == "hello"
+
+
+def test_a_saved_plan_the_apply_makes_stale_is_removed_and_a_no_op_keeps_it(stack) -> None:
     runner, directory = stack
     saved = plan_apply.plan(runner, directory)
     assert saved.plan_file.is_file() and saved.json_file.is_file()
     plan_apply.plan_and_apply(runner, directory, echo=False)
     assert not saved.plan_file.exists() and not saved.json_file.exists()
+    kept = plan_apply.plan(runner, directory)
+    assert not plan_apply.plan_and_apply(runner, directory, echo=False).applied
+    assert kept.plan_file.is_file() and kept.json_file.is_file(), "still the state it describes"
 
 
 def test_a_no_op_ends_after_the_plan(stack, tmp_path) -> None:
@@ -58,7 +75,7 @@ def test_a_no_op_ends_after_the_plan(stack, tmp_path) -> None:
     runner, directory = stack
     plan_apply.plan_and_apply(runner, directory, echo=False)
     no_apply = dataclasses.replace(runner, binary=terraform_failing_at(tmp_path / "bin", "apply"))
-    assert not any(plan_apply.plan_and_apply(no_apply, directory, echo=False).values())
+    assert not plan_apply.plan_and_apply(no_apply, directory, echo=False).applied
     assert not (tmp_path / "bin" / "apply.calls").exists(), "the no-op ran terraform apply"
 
 

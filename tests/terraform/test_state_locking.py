@@ -160,12 +160,12 @@ def test_a_role_refused_the_lock_is_access_denied_not_state_locked(stack, tmp_pa
 
 
 def test_plan_and_apply_fails_at_once_naming_the_holder(stack) -> None:
-    """`local up`'s one-process apply reads Terraform's JSON diagnostics, not its text: the
-    lock's holder is still named, and nothing is applied."""
+    """`local up`'s plan and apply read Terraform's JSON diagnostics, not its text: the lock's
+    holder is still named, and nothing is applied."""
     runner, directory = stack
     holder = r"^state-locked: stack is being changed by \S+ "
     with lock_held(runner, directory), pytest.raises(StateLocked, match=holder):
         plan_apply.plan_and_apply(runner, directory, echo=False)
-    assert plan_apply.plan_and_apply(runner, directory, echo=False)["change"] == 1, (
+    assert plan_apply.plan_and_apply(runner, directory, echo=False).counts["change"] == 1, (
         "the refused run applied nothing: the change is still there to apply"
     )

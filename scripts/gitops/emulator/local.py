@@ -67,9 +67,9 @@ def up(synthesize: Synthesize, outdir: Path, port: int | None = None) -> dict[st
         _step(f"synthesized {stack_dir}" if written else unchanged, started)
         if not plan_apply.init(runner, stack_dir, reuse=True):
             _step("terraform init skipped: backend and providers unchanged", started)
-        planned = plan_apply.plan_and_apply(runner, stack_dir)
-        if any(planned.values()):
-            _step(f"applied: {describe_counts(planned, '')}", started)
+        done = plan_apply.plan_and_apply(runner, stack_dir)
+        if done.applied:
+            _step(f"applied: {describe_counts(done.counts, 'output changes only')}", started)
         else:
             _step("plan: no changes", started)
         values = outputs_in_state(config)
