@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from gitops.terraform import plan_apply
+from gitops.terraform import local_apply, plan_apply
 from gitops.terraform.plan_apply import (
     DEPLOY,
     DEPLOY_LOCK_TIMEOUT,
@@ -165,7 +165,7 @@ def test_plan_and_apply_fails_at_once_naming_the_holder(stack) -> None:
     runner, directory = stack
     holder = r"^state-locked: stack is being changed by \S+ "
     with lock_held(runner, directory), pytest.raises(StateLocked, match=holder):
-        plan_apply.plan_and_apply(runner, directory, echo=False)
-    assert plan_apply.plan_and_apply(runner, directory, echo=False).counts["change"] == 1, (
+        local_apply.plan_and_apply(runner, directory, echo=False)
+    assert local_apply.plan_and_apply(runner, directory, echo=False).counts["change"] == 1, (
         "the refused run applied nothing: the change is still there to apply"
     )

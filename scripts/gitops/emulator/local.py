@@ -18,7 +18,7 @@ from typing import Any
 from gitops.bootstrap.state_backend import bootstrap, clients
 from gitops.emulator import server as emulator
 from gitops.errors import GitopsError
-from gitops.terraform import plan_apply
+from gitops.terraform import local_apply, plan_apply
 from gitops.terraform import runner as terraform
 from gitops.terraform.plan_json import describe_counts
 from infra.config import EnvironmentConfig
@@ -67,7 +67,7 @@ def up(synthesize: Synthesize, outdir: Path, port: int | None = None) -> dict[st
         _step(f"synthesized {stack_dir}" if written else unchanged, started)
         if not plan_apply.init(runner, stack_dir, reuse=True):
             _step("terraform init skipped: backend and providers unchanged", started)
-        done = plan_apply.plan_and_apply(runner, stack_dir)
+        done = local_apply.plan_and_apply(runner, stack_dir)
         if done.applied:
             _step(f"applied: {describe_counts(done.counts, 'output changes only')}", started)
         else:

@@ -1,12 +1,12 @@
 """Plan and apply one synthesized stack with its remote S3 backend.
 
 `plan` writes `plan.tfplan` and its JSON (`terraform show -json`) beside the stack; `apply`
-applies exactly that plan file; `plan_and_apply` plans and applies only a plan that changes
-something, with no JSON and no plan kept, for the emulator's `local up`. How a run treats the
-DynamoDB state lock is a `StateLocking`: previews take none, the deploy waits a bounded time,
-everything else fails at once. Failures have names: `state-locked` when another run holds the
-lock (with who holds it), `access-denied` when the role may not do what Terraform asked,
-otherwise the first error Terraform printed.
+applies exactly that plan file (the emulator's `local up`, which nobody reviews, plans and
+applies with `gitops.terraform.local_apply`). How a run treats the DynamoDB state lock is a
+`StateLocking`: previews take none, the deploy waits a bounded time, everything else fails at
+once. Failures have names: `state-locked` when another run holds the lock (with who holds it),
+`access-denied` when the role may not do what Terraform asked, otherwise the first error
+Terraform printed.
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ Planned = tuple[TerraformRunner, Path, PlanResult]
 """What planning an environment yields: the runner, the stack folder and the plan."""
 
 
-def _fail(stack: str, action: str, output: str) -> GitopsError:
+def failure(stack: str, action: str, output: str) -> GitopsError:
+    """The named error for a failed terraform `action` of `stack`, read from its output."""
     # A role refused the lock table's write fails under the same "Error acquiring the state
     # lock" heading as a lock held elsewhere: the denial is the truth, so it is named first.
     denied = DENIED.search(output)
@@ -191,7 +192,7 @@ def init(runner: TerraformRunner, stack_dir: Path, *, reuse: bool = False) -> bo
     (stack_dir / INIT_STAMP).unlink(missing_ok=True)
     result = runner.run(["init", "-input=false", "-reconfigure", "-no-color"], stack_dir)
     if result.returncode != 0:
-        raise _fail(stack_dir.name, "init", result.stdout + result.stderr)
+        raise failure(stack_dir.name, "init", result.stdout + result.stderr)
     if digest is not None:  # a stack with no backend or provider gets no .terraform of its own
         (stack_dir / INIT_STAMP).parent.mkdir(exist_ok=True)
         (stack_dir / INIT_STAMP).write_text(digest + "\n")
@@ -228,13 +229,13 @@ def plan(
         result = runner.run(args, stack_dir)
         if result.returncode not in (0, 2):
             failed = _failed_checks(runner, stack_dir, partial)
-            error = _fail(stack_dir.name, "plan", result.stdout + result.stderr)
+            error = failure(stack_dir.name, "plan", result.stdout + result.stderr)
             if failed and not isinstance(error, StateLocked):
                 error = GitopsError(f"{error} ({failed})")
             raise error
         shown = runner.run(["show", "-json", "-no-color", partial.name], stack_dir)
         if shown.returncode != 0:
-            raise _fail(stack_dir.name, "show", shown.stdout + shown.stderr)
+            raise failure(stack_dir.name, "show", shown.stdout + shown.stderr)
         action_counts = count_actions(_json_of(stack_dir.name, "show", shown.stdout))
         temporary.write_text(shown.stdout)
         os.replace(temporary, json_file)
@@ -280,102 +281,6 @@ def apply(
     _stream(command, runner, stack_dir, "apply", echo)
 
 
-UI_ECHOED = frozenset(
-    {"apply_start", "apply_progress", "apply_complete", "apply_errored", "diagnostic"}
-)
-"""Machine-readable UI messages `plan_and_apply` prints: progress and problems, not the diff."""
-UI_COUNT_WORDS = {"add": "add", "change": "change", "remove": "destroy", "import": "import"}
-"""Terraform's `change_summary` keys, in the words of its `Plan:` line."""
-LOCAL_PLAN_FILE = "local-up.tfplan"
-"""`plan_and_apply`'s plan between its two Terraform runs; removed when it returns."""
-
-
-@dataclass(frozen=True)
-class LocalApply:
-    """What `plan_and_apply` did."""
-
-    counts: Mapping[str, int]
-    """The plan's resources by Terraform's words: import, add, change, destroy."""
-    applied: bool
-    """Whether it applied anything: resources, or outputs only (all counts zero)."""
-
-
-def plan_and_apply(runner: TerraformRunner, stack_dir: Path, *, echo: bool = True) -> LocalApply:
-    """Plan, then apply that plan file only if it changes something (resources or outputs).
-
-    For the emulator's `local up`, where nobody reviews a plan (the pipeline applies a reviewed
-    plan with `plan` and `apply`), so no `show -json`. A re-run with nothing to change, the
-    usual case, ends after the plan: Terraform's apply of an empty plan walks every resource
-    once more (paired runs of a no-op `local up`: 30.2 s with it, 28.0 s without). What that
-    gives up, knowingly: a deploy starts Terraform twice (checksum and schema load again); the
-    state lock is released between the two, so a run slipping in makes the apply fail as
-    `state-locked` or on Terraform's stale-plan check, never apply twice; drift that needs no
-    action is no longer written to the state by a no-op; and planning flags come from
-    `TF_CLI_ARGS_plan`, not `TF_CLI_ARGS_apply`. A saved plan pair beside the stack is
-    removed before an apply: once it has run, that pair describes a state that is gone.
-    """
-    saved = stack_dir / LOCAL_PLAN_FILE
-    saved.unlink(missing_ok=True)
-    plan_command = [str(runner.binary), "plan", "-input=false", "-json", "-detailed-exitcode",
-                    *FAIL_FAST.flags(), f"-out={saved.name}"]  # fmt: skip
-    try:
-        planned, has_changes = _run_json(plan_command, runner, stack_dir, "plan", echo)
-        if has_changes:
-            for stale in (stack_dir / PLAN_FILE, stack_dir / PLAN_JSON):
-                stale.unlink(missing_ok=True)
-            apply_command = [str(runner.binary), "apply", "-input=false", "-json",
-                             *FAIL_FAST.flags(), saved.name]  # fmt: skip
-            _run_json(apply_command, runner, stack_dir, "apply", echo)
-    finally:
-        saved.unlink(missing_ok=True)
-    return LocalApply(planned, has_changes)
-
-
-def _run_json(
-    command: list[str], runner: TerraformRunner, stack_dir: Path, action: str, echo: bool
-) -> tuple[dict[str, int], bool]:
-    """Run a `-json` plan or apply, printing its progress and problems when `echo`; the plan's
-    counts (empty for an apply) and whether `-detailed-exitcode` said it changes something.
-    Interrupted (Ctrl-C), it stops Terraform before returning, so no caller cleans up beside
-    a Terraform still writing."""
-    process = subprocess.Popen(
-        command, cwd=stack_dir, env=dict(runner.environ), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    planned: dict[str, int] = {}
-    problems: list[str] = []
-    assert process.stdout is not None
-    try:
-        for line in process.stdout:
-            try:
-                message = json.loads(line)
-            except json.JSONDecodeError:
-                message = {"type": "diagnostic", "@message": line.rstrip(), "@level": "error"}
-            kind, text = message.get("type"), str(message.get("@message", "")).strip()
-            if kind == "diagnostic":
-                detail = str(message.get("diagnostic", {}).get("detail", "")).strip()
-                if message.get("@level") == "error":
-                    problems.append(f"{text}\n{detail}" if detail else text)
-                elif detail:  # a warning's summary alone ("Deprecated Parameter") says nothing
-                    text = f"{text}: {detail.splitlines()[0]}"
-            shown = kind in UI_ECHOED
-            if kind == "change_summary":
-                changes = message.get("changes", {})
-                if changes.get("operation") == "plan":
-                    planned = {word: changes.get(key, 0) for key, word in UI_COUNT_WORDS.items()}
-                shown = changes.get("operation") == "apply"  # "Apply complete!"; a plan is quiet
-            if echo and shown and text:
-                print(f"  {text}", flush=True)
-        code = process.wait()
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait()
-    if code not in (0, 2) or (code == 2 and action != "plan"):
-        raise _fail(stack_dir.name, action, "\n".join(problems) or "no output")
-    return planned, code == 2
-
-
 def destroy(
     runner: TerraformRunner, stack_dir: Path, *, echo: bool = True, refresh: bool = True
 ) -> None:
@@ -401,14 +306,14 @@ def _stream(
             sys.stdout.write(f"  {line}" if not line.startswith(" ") else line)
             sys.stdout.flush()
     if process.wait() != 0:
-        raise _fail(stack_dir.name, action, "".join(output))
+        raise failure(stack_dir.name, action, "".join(output))
 
 
 def outputs(runner: TerraformRunner, stack_dir: Path) -> dict[str, object]:
     """The stack's outputs; sensitive ones as `(sensitive)`, since callers print them."""
     result = runner.run(["output", "-json", "-no-color"], stack_dir)
     if result.returncode != 0:
-        raise _fail(stack_dir.name, "output", result.stdout + result.stderr)
+        raise failure(stack_dir.name, "output", result.stdout + result.stderr)
     return {
         name: "(sensitive)" if body.get("sensitive") else body["value"]
         for name, body in _json_of(stack_dir.name, "output", result.stdout).items()
