@@ -106,6 +106,7 @@ def _run_json(
         if process.poll() is None:
             process.terminate()
             process.wait()
-    if code not in (0, 2) or (code == 2 and action != "plan"):
+    succeeded = (0, 2) if action == "plan" else (0,)  # plan's -detailed-exitcode: 2, changes
+    if code not in succeeded:
         raise failure(stack_dir.name, action, "\n".join(problems) or "no output")
     return planned, code == 2
