@@ -199,6 +199,9 @@ def test_a_rotation_changes_the_plan_and_its_values_never_show(
             assert value not in text
     changed = comment.stdout
     assert "aws_wafv2_web_acl.alb-waf_acl" in changed and "(sensitive)" in changed
+    # The rule set is marked sensitive as a whole; the comment still shows what changed in it.
+    assert '"search_string":"(sensitive)"' in changed
+    assert '"search_string":"(known after apply)"' in changed
     assert "aws_api_gateway_integration.api_detect-integration" in changed
     assert "aws_api_gateway_deployment.api_deployment" in changed
 

@@ -139,6 +139,7 @@ def _change_summary(change: ResourceChange) -> dict[str, Any]:
         "previous_address": change.previous_address,
         "import_id": change.import_id,
         "reason": change.reason,
+        "deposed": change.deposed,
     }
 
 
@@ -151,6 +152,7 @@ def _change_from_summary(change: dict[str, Any]) -> ResourceChange:
         previous_address=change.get("previous_address"),
         import_id=change.get("import_id"),
         reason=change.get("reason"),
+        deposed=change.get("deposed"),
     )
 
 

@@ -116,7 +116,7 @@ def _failed_plans(plans: Sequence[EnvironmentPlan]) -> list[str]:
     return [*lines, ""]
 
 
-def _callouts(plans: Sequence[EnvironmentPlan]) -> list[str]:
+def _callouts(plans: Sequence[EnvironmentPlan], detail: _Detail) -> list[str]:
     dangerous = [
         (plan.environment, change)
         for plan in plans
@@ -138,9 +138,8 @@ def _callouts(plans: Sequence[EnvironmentPlan]) -> list[str]:
         notes = f": {'; '.join(change.notes)}" if change.notes else ""
         lines.append(f"> - `{environment}`: **{change.action}** {name}{notes}")
     if len(dangerous) > MAX_CALLOUTS:
-        lines.append(
-            f"> - ... and {len(dangerous) - MAX_CALLOUTS} more (full list in the sections below)"
-        )
+        where = "the sections below" if detail.max_resources is None else "the full plan"
+        lines.append(f"> - ... and {len(dangerous) - MAX_CALLOUTS} more (full list in {where})")
     return [*lines, ""]
 
 
@@ -273,6 +272,15 @@ def _section(plan: EnvironmentPlan, detail: _Detail) -> list[str]:
     return lines
 
 
+def _attributes_left_out(plans: Sequence[EnvironmentPlan], detail: _Detail) -> list[str]:
+    """What a shortened comment says it dropped of the changed attributes, if any were there."""
+    if not any(change.attributes for plan in plans for change in (*plan.changes, *plan.drift)):
+        return []
+    if not detail.names:
+        return ["the changed attributes"]
+    return [] if detail.values else ["the changed attributes' values"]
+
+
 def _render(plans: Sequence[EnvironmentPlan], context: CommentContext, detail: _Detail) -> str:
     commit = f"`{context.commit[:12]}`" if context.commit else context.subject
     lines = [header(plans, context), f"### {context.title} for {commit}", ""]
@@ -280,7 +288,7 @@ def _render(plans: Sequence[EnvironmentPlan], context: CommentContext, detail: _
         lines += [f"**No plan:** {context.no_plan_reason}", ""]
     else:
         lines += _failed_plans(plans)
-        lines += _callouts(plans)
+        lines += _callouts(plans, detail)
         lines += _releases(plans)
         lines += _check_warnings(plans)
         lines += _summary_table(plans)
@@ -289,10 +297,11 @@ def _render(plans: Sequence[EnvironmentPlan], context: CommentContext, detail: _
     if not context.no_plan_reason:
         for plan in plans:
             lines += _section(plan, detail)
-    if detail.left_out:
+    left_out = [*_attributes_left_out(plans, detail), *detail.left_out]
+    if left_out:
         lines += [
             f"> [!NOTE]\n> Shortened to fit GitHub's comment limit: left out "
-            f"{'; '.join(detail.left_out)}. The full plan is in {context.full_plan_location}.",
+            f"{'; '.join(left_out)}. The full plan is in {context.full_plan_location}.",
             "",
         ]
     with_changes = sum(1 for plan in plans if plan.has_changes)

@@ -16,13 +16,14 @@ def fingerprint(plan: Mapping[str, Any]) -> str:
     """A digest of what the plan would do, and nothing else.
 
     Covers every changed resource (address, actions, before, after, unknown-after-apply marks,
-    and where present the import, the previous address, the replace paths and the reason),
-    imports and moves that change nothing else, every changed output, the deferred changes,
-    every check's status, and the addresses and actions of objects changed outside Terraform
-    (not their values: a provider that reports churn on every refresh would make no two plans
-    match). Serialized canonically: key order, timestamps, Terraform's version and unchanged
-    resources do not move it; any planned value does. Sensitive values are inside the digest
-    but never readable from it. An errored or incomplete plan has none: `UnusablePlan` says why.
+    and where present the import, the previous address, the replace paths, the reason and the
+    deposed key), imports and moves that change nothing else, every changed output, the
+    deferred changes, every check's status, and the addresses and actions of objects changed
+    outside Terraform (not their values: a provider that reports churn on every refresh would
+    make no two plans match). Serialized canonically: key order, timestamps, Terraform's
+    version and unchanged resources do not move it; any planned value does. Sensitive values
+    are inside the digest but never readable from it. An errored or incomplete plan has none:
+    `UnusablePlan` says why.
     """
     problem = plan_problem(plan)
     if problem:
@@ -36,14 +37,14 @@ def fingerprint(plan: Mapping[str, Any]) -> str:
                 "after": entry["change"].get("after"),
                 "after_unknown": entry["change"].get("after_unknown"),
                 **_present(entry["change"], "importing", "replace_paths"),
-                **_present(entry, "previous_address", "action_reason"),
+                **_present(entry, "previous_address", "action_reason", "deposed"),
             }
             for entry in plan.get("resource_changes", [])
             if entry["change"]["actions"] not in (["no-op"], ["read"])
             or entry["change"].get("importing") is not None
             or entry.get("previous_address")
         ),
-        key=lambda r: r["address"],
+        key=lambda r: (r["address"], r.get("deposed", "")),
     )
     outputs = {
         name: {k: body.get(k) for k in ("actions", "before", "after", "after_unknown")}

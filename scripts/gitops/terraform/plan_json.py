@@ -14,6 +14,7 @@ from gitops.terraform.plan_values import (
     SENSITIVE,
     AttributeChange,
     attribute_changes,
+    config_literals,
     sensitive_values,
 )
 
@@ -99,6 +100,9 @@ class ResourceChange:
     """The id an `import` block reads it in with; None when it is not imported."""
     reason: str | None = None
     """Why Terraform destroys or replaces it (`action_reason`), in words."""
+    deposed: str | None = None
+    """The key of a deposed object: one a failed create-before-destroy replacement left
+    behind, which this change (a destroy) removes; the live object is another entry."""
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -108,6 +112,8 @@ class ResourceChange:
             said.append(FORGET_WORDS)
         elif self.reason and self.action in ("destroy", "replace"):
             said.append(self.reason)
+        if self.deposed:
+            said.append(f"deposed object {self.deposed}, left over from a failed replacement")
         if self.previous_address:
             said.append(f"moved from {self.previous_address}")
         if self.import_id is not None:
@@ -140,7 +146,11 @@ class DeferredChange:
 
 
 def _resource_change(
-    entry: Mapping[str, Any], secrets: frozenset[str], *, drift: bool = False
+    entry: Mapping[str, Any],
+    secrets: frozenset[str],
+    literals: frozenset[str],
+    *,
+    drift: bool = False,
 ) -> ResourceChange | None:
     """One entry of `resource_changes` (or `resource_drift`) as the comment reads it, or None
     when it changes nothing: no action, not imported, not moved."""
@@ -148,6 +158,8 @@ def _resource_change(
     action = action_of(change["actions"])
     importing = change.get("importing")
     import_id = None if importing is None else str(importing.get("id") or "")
+    if import_id and any(secret in json.dumps(import_id)[1:-1] for secret in secrets):
+        import_id = SENSITIVE  # Terraform prints it; a PR comment must not
     previous = entry.get("previous_address")
     if action in ("no-op", "read"):
         if drift or action == "read":
@@ -163,31 +175,33 @@ def _resource_change(
         entry["address"],
         entry["type"],
         action,
-        attribute_changes(change, secrets),
+        attribute_changes(change, secrets, literals),
         previous_address=previous,
         import_id=import_id,
         reason=REASONS.get(reason, reason) if reason else None,
+        deposed=entry.get("deposed"),
     )
 
 
 def _ordered(found: list[ResourceChange | None]) -> list[ResourceChange]:
     order = {action: index for index, action in enumerate(ACTION_ORDER)}
     kept = [change for change in found if change is not None]
-    return sorted(kept, key=lambda c: (order.get(c.action, len(order)), c.address))
+    return sorted(kept, key=lambda c: (order.get(c.action, len(order)), c.address, c.deposed or ""))
 
 
 def resource_changes(plan: Mapping[str, Any]) -> list[ResourceChange]:
     """Every resource the plan would touch, imports and moves included (no-ops and reads left
     out), ordered for reading."""
-    secrets = sensitive_values(plan)
-    return _ordered([_resource_change(e, secrets) for e in plan.get("resource_changes") or ()])
+    secrets, literals = sensitive_values(plan), config_literals(plan)
+    entries = plan.get("resource_changes") or ()
+    return _ordered([_resource_change(e, secrets, literals) for e in entries])
 
 
 def resource_drift(plan: Mapping[str, Any]) -> list[ResourceChange]:
     """Objects Terraform found changed or deleted outside of it when it refreshed."""
-    secrets = sensitive_values(plan)
+    secrets, literals = sensitive_values(plan), config_literals(plan)
     entries = plan.get("resource_drift") or ()
-    return _ordered([_resource_change(e, secrets, drift=True) for e in entries])
+    return _ordered([_resource_change(e, secrets, literals, drift=True) for e in entries])
 
 
 def check_results(plan: Mapping[str, Any]) -> list[CheckResult]:

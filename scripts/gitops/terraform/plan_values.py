@@ -1,5 +1,10 @@
 """How a planned value reads in a review: sensitive values hidden wherever they are copied,
-unknown ones named, long ones cut around their first difference."""
+unknown ones named, long ones cut around where they differ.
+
+Terraform marks a whole set sensitive when one value in it is (a WAF rule set holding the
+origin-header values), so hiding every marked value whole would hide every change to the other
+rules. Inside a collection marked as a whole, what the code writes out as a constant is shown
+(it is in the repository for anyone to read) and everything else is hidden."""
 
 from __future__ import annotations
 
@@ -23,25 +28,91 @@ class AttributeChange:
     """Named in the change's `replace_paths`: this attribute is why the resource is replaced."""
 
 
-def _masked(
-    value: Any, sensitive: Any, unknown: Any = False, secrets: frozenset[str] = frozenset()
+def shown_value(
+    value: Any,
+    sensitive: Any,
+    unknown: Any = False,
+    secrets: frozenset[str] = frozenset(),
+    literals: frozenset[str] = frozenset(),
 ) -> str:
-    """A value as the comment shows it: sensitive ones hidden, unknown ones named.
+    """A value as the comment shows it: sensitive parts hidden, unknown parts named.
 
     Terraform marks where a sensitive value was set, not every copy of it (terraform_data's
-    `output` repeats its sensitive `input` unmarked), so any value containing a known secret
-    is hidden too.
+    `output` repeats its sensitive `input` unmarked), so any value still containing a known
+    secret once its marked parts are hidden is hidden whole.
     """
     if unknown is True or (value is None and _contains_true(unknown)):
         return UNKNOWN
-    if _contains_true(sensitive):
-        return SENSITIVE
     if value is None:
         return "null"
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    shown = _redacted(value, sensitive, unknown, literals, inside_marked=False)
+    if shown == SENSITIVE:
+        return SENSITIVE
+    text = json.dumps(shown, sort_keys=True, separators=(",", ":"))
     if any(secret in text for secret in secrets):
         return SENSITIVE
     return text
+
+
+def _redacted(value: Any, marks: Any, unknown: Any, literals: frozenset[str], *,
+              inside_marked: bool) -> Any:  # fmt: skip
+    """`value` with each unknown part replaced by UNKNOWN and each sensitive part by SENSITIVE.
+
+    A scalar marked itself is hidden. Inside a collection marked as a whole, a scalar is shown
+    only when the configuration writes it out as a constant (`literals`), or when it is a
+    boolean, null or empty, which can carry no secret; anything computed is hidden.
+    """
+    if unknown is True:
+        return UNKNOWN
+    marked = inside_marked or marks is True
+    if isinstance(value, dict):
+        keys = set(value) | (set(unknown) if isinstance(unknown, dict) else set())
+        return {
+            key: _redacted(value.get(key), _part(marks, key), _part(unknown, key), literals,
+                           inside_marked=marked)
+            for key in keys
+        }  # fmt: skip
+    if isinstance(value, list):
+        return [
+            _redacted(item, _part(marks, index), _part(unknown, index), literals,
+                      inside_marked=marked)
+            for index, item in enumerate(value)
+        ]  # fmt: skip
+    if not inside_marked:
+        return SENSITIVE if marks is True else value
+    if value in (None, "") or isinstance(value, bool) or json.dumps(value) in literals:
+        return value
+    return SENSITIVE
+
+
+def _part(marks: Any, key: str | int) -> Any:
+    """The marks (sensitive or unknown) of one key or index of a marked value."""
+    if marks is True:
+        return True
+    if isinstance(marks, dict) and isinstance(key, str):
+        return marks.get(key, False)
+    if isinstance(marks, list) and isinstance(key, int) and key < len(marks):
+        return marks[key]
+    return False
+
+
+def config_literals(plan: Mapping[str, Any]) -> frozenset[str]:
+    """Every scalar the plan's configuration writes out as a constant (`constant_value`), as
+    JSON text: what the code says in the open, and so never a secret."""
+    found: set[str] = set()
+
+    def collect(node: Any, constant: bool) -> None:
+        if isinstance(node, dict):
+            for key, child in node.items():
+                collect(child, constant or key == "constant_value")
+        elif isinstance(node, list):
+            for child in node:
+                collect(child, constant)
+        elif constant and node is not None:
+            found.add(json.dumps(node))
+
+    collect(plan.get("configuration") or {}, False)
+    return frozenset(found)
 
 
 MAX_VALUE_CHARS = 80
@@ -62,7 +133,12 @@ def _shorten(text: str) -> str:
 
 def around_difference(before: str, after: str) -> tuple[str, str]:
     """Long values cut to where they differ, so one changed word in a long JSON document (a
-    container definition, a policy) is what the reviewer sees, not two identical prefixes."""
+    container definition, a policy) is what the reviewer sees, not two identical prefixes.
+
+    When the values differ in more than one window's breadth (two changes far apart, say a
+    statement's Sid and, further on, its Resource widened to `*`), the end of the difference
+    is shown too, after the start: no change is left in the part cut away at the end.
+    """
     if len(before) <= MAX_VALUE_CHARS and len(after) <= MAX_VALUE_CHARS:
         return before, after
     if before in _MARKERS or after in _MARKERS or before == after:
@@ -77,8 +153,15 @@ def around_difference(before: str, after: str) -> tuple[str, str]:
     start = max(0, prefix - CONTEXT_BEFORE)
 
     def window(text: str) -> str:
-        end = min(len(text), len(text) - suffix + CONTEXT_AFTER, start + MAX_VALUE_CHARS - 6)
-        return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
+        differs_until = len(text) - suffix
+        end = min(len(text), differs_until + CONTEXT_AFTER, start + MAX_VALUE_CHARS - 6)
+        shown = ("..." if start else "") + text[start:end]
+        if end < differs_until:  # the last difference lies beyond the first window
+            tail_end = min(len(text), differs_until + CONTEXT_AFTER)
+            tail_start = max(end, tail_end - (MAX_VALUE_CHARS - 6))
+            shown += "..." + text[tail_start:tail_end]
+            end = tail_end
+        return shown + ("..." if end < len(text) else "")
 
     return window(before), window(after)
 
@@ -116,28 +199,34 @@ def sensitive_values(plan: Mapping[str, Any]) -> frozenset[str]:
     for name, variable in (plan.get("variables") or {}).items():
         if declared.get(name, {}).get("sensitive"):
             leaves.append(variable.get("value"))
+    literals = config_literals(plan)
     texts: set[str] = set()
     for leaf in leaves:
         if isinstance(leaf, str):
             if len(found := json.dumps(leaf)[1:-1]) >= MIN_SECRET_LENGTH:
                 texts.add(found)
         elif isinstance(leaf, dict | list):
-            texts |= {t for t in _as_found_in_json(leaf) if len(t) >= CONTAINED_SECRET_LENGTH}
+            texts |= _as_found_in_json(leaf, literals)
     return frozenset(texts)
 
 
-def _as_found_in_json(value: Any) -> set[str]:
-    """How a sensitive value (and every string inside it) reads inside the compact JSON that
-    `_masked` searches: a newline or quote in a secret is escaped there, not raw. Numbers and
-    booleans inside it are no secret's copy: only strings and the collections holding them."""
+def _as_found_in_json(value: Any, literals: frozenset[str]) -> set[str]:
+    """How the computed strings inside a sensitive collection (and the collections holding
+    them) read inside the compact JSON that `shown_value` searches: a newline or quote in a
+    secret is escaped there, not raw. Numbers and booleans are no secret's copy, nor is a
+    string the configuration writes out as a constant (a rule's name beside the secret)."""
     if isinstance(value, str):
-        return {json.dumps(value)[1:-1]}
+        text = json.dumps(value)[1:-1]
+        computed = json.dumps(value) not in literals
+        return {text} if computed and len(text) >= CONTAINED_SECRET_LENGTH else set()
     if not isinstance(value, dict | list):
         return set()
-    found = {json.dumps(value, sort_keys=True, separators=(",", ":"))}
+    found: set[str] = set()
     children = list(value.values()) if isinstance(value, dict) else value
     for child in children:
-        found |= _as_found_in_json(child)
+        found |= _as_found_in_json(child, literals)
+    if found:
+        found.add(json.dumps(value, sort_keys=True, separators=(",", ":")))
     return found
 
 
@@ -152,10 +241,13 @@ def _contains_true(marks: Any) -> bool:
 
 
 def attribute_changes(
-    change: Mapping[str, Any], secrets: frozenset[str] = frozenset()
+    change: Mapping[str, Any],
+    secrets: frozenset[str] = frozenset(),
+    literals: frozenset[str] = frozenset(),
 ) -> tuple[AttributeChange, ...]:
-    """Top-level attributes whose planned value differs, values masked where sensitive, each
-    marked when `replace_paths` names it (or a part of it) as forcing the replacement."""
+    """Top-level attributes whose planned value differs, values masked where sensitive (see
+    `_redacted` for `literals`), each marked when `replace_paths` names it (or a part of it)
+    as forcing the replacement."""
     forcing = {
         path[0]
         for path in change.get("replace_paths") or ()
@@ -174,21 +266,42 @@ def attribute_changes(
     names = sorted(
         name
         for name in candidates
-        if name != "tags_all"
+        if (name != "tags_all" or _default_tags_changed(before, after))
         and (before.get(name) != after.get(name) or _contains_true(_get(after_unknown, name)))
     )
     shown = []
     for name in names:
         old = (
-            _masked(before.get(name), _get(before_sensitive, name), secrets=secrets)
+            shown_value(before.get(name), _get(before_sensitive, name), False, secrets, literals)
             if name in before
             else "-"
         )
-        new = _masked(
-            after.get(name), _get(after_sensitive, name), _get(after_unknown, name), secrets
+        new = shown_value(
+            after.get(name),
+            _get(after_sensitive, name),
+            _get(after_unknown, name),
+            secrets,
+            literals,
         )
         shown.append(AttributeChange(name, *around_difference(old, new), name in forcing))
     return tuple(shown)
+
+
+def _default_tags_changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    """Whether an existing resource's `tags_all` changes in a way its `tags` do not explain:
+    the provider's default tags (an environment's `tags`) changed, and nothing else says so.
+    A new or destroyed resource's `tags_all` is left out: it repeats the environment's tags."""
+    if not before or not after:
+        return False
+    tags = (before.get("tags") or {}, after.get("tags") or {})
+    every = (before.get("tags_all") or {}, after.get("tags_all") or {})
+    if not all(isinstance(t, dict) for t in (*tags, *every)):
+        return before.get("tags_all") != after.get("tags_all")
+    return any(
+        every[0].get(key) != every[1].get(key)
+        and (every[0].get(key), every[1].get(key)) != (tags[0].get(key), tags[1].get(key))
+        for key in set(every[0]) | set(every[1])
+    )
 
 
 def _get(marks: Any, name: str) -> Any:
