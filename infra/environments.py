@@ -10,6 +10,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -69,6 +70,38 @@ def _display(path: Path) -> Path:
         return path
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping: the last one would win
+    silently, and a merge that kept both sides of a conflict (two `image_digest:` lines) would
+    deploy whichever came second."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _parse_yaml(path: Path, text: str) -> object:
+    """The file's YAML, or one line naming the file, the line and the problem."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.reader.ReaderError as error:
+        raise ConfigError(
+            f"{path}: position {error.position}: unacceptable character #x{error.character:04x}"
+        ) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}: line {mark.line + 1}" if mark else str(path)
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{where}: {problem}") from None
+
+
 def load_environment(name: str, directory: Path | None = None) -> EnvironmentConfig:
     """Read and validate one environment file."""
     path = _display(environment_file(name, directory))
@@ -76,16 +109,14 @@ def load_environment(name: str, directory: Path | None = None) -> EnvironmentCon
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: environment file not found") from None
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start]
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte 0x{byte:02x} at offset {error.start})"
+        ) from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}:{where}: {problem}") from None
-    return parse_environment(name, data, str(path))
+    return parse_environment(name, _parse_yaml(path, text), str(path))
 
 
 def pipeline_order(config: EnvironmentConfig) -> tuple[bool, int, str]:
@@ -103,17 +134,30 @@ def load_environments(
     if names:
         return [load_environment(name, directory) for name in names]
     configs = [load_environment(name, directory) for name in environment_names(directory)]
-    owners: dict[tuple[str, str], str] = {}
+    owners: dict[tuple[str, str], EnvironmentConfig] = {}
     for config in configs:
         where = (config.state.bucket, config.state.key)
         if where in owners:
+            # Blame the file that wrote the key out (the other one may just use its default).
+            first = owners[where]
+            culprit, other = (first, config) if _default_key(config) else (config, first)
             raise ConfigError(
-                f"{_display(environment_file(config.name, directory))}: state: key"
-                f" s3://{where[0]}/{where[1]} is already the state of {owners[where]};"
-                f" remove state.key to get fraud-detection/{config.name}.tfstate"
+                f"{_display(environment_file(culprit.name, directory))}: state: key"
+                f" s3://{where[0]}/{where[1]} is also the state of {other.name}; give"
+                f" {culprit.name} its own state.key, or remove it to get"
+                f" {_default_state_key(culprit.name)}"
             )
-        owners[where] = config.name
+        owners[where] = config
     return sorted(configs, key=pipeline_order)
+
+
+def _default_state_key(name: str) -> str:
+    return f"fraud-detection/{name}.tfstate"
+
+
+def _default_key(config: EnvironmentConfig) -> bool:
+    """Whether the environment's state key is the default one (no `state.key` needed)."""
+    return config.state.key == _default_state_key(config.name)
 
 
 def main() -> int:

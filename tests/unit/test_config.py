@@ -177,6 +177,28 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
         load_environment("dev", tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"region: us-east-1\nx: \xff\n", r"dev\.yaml: not UTF-8 \(byte 0xff at offset 21\)$"),
+        (b"region: us-east-1\x00\n", r"dev\.yaml: position 17: unacceptable character #x0000$"),
+        (b"region: us-east-1\nname: dev\nregion: eu-west-1\n",
+         r"dev\.yaml: line 3: duplicate key 'region'$"),
+        (b"release:\n  image_digest: a\n  image_digest: b\n",
+         r"dev\.yaml: line 3: duplicate key 'image_digest'$"),
+    ],
+)  # fmt: skip
+def test_a_file_yaml_cannot_read_as_one_mapping_is_one_line(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    """Bytes that are not UTF-8, a control character, a key given twice (the last would win
+    silently: what a merge that kept both sides of a conflict leaves)."""
+    (tmp_path / "dev.yaml").write_bytes(content)
+    with pytest.raises(ConfigError, match=expected) as caught:
+        load_environment("dev", tmp_path)
+    assert "\n" not in str(caught.value)
+
+
 def test_top_level_must_be_mapping(tmp_path: Path) -> None:
     (tmp_path / "dev.yaml").write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="expected a mapping at the top level"):
@@ -272,9 +294,22 @@ def test_two_environments_may_not_share_a_state_object(tmp_path: Path) -> None:
     message = str(caught.value)
     assert message.endswith(
         "prod-eu.yaml: state: key s3://fraud-detection-tfstate-333333333333/fraud-detection/"
-        "prod.tfstate is already the state of prod; remove state.key to get"
-        " fraud-detection/prod-eu.tfstate"
+        "prod.tfstate is also the state of prod; give prod-eu its own state.key, or remove it"
+        " to get fraud-detection/prod-eu.tfstate"
     )
+
+
+def test_the_file_that_wrote_a_shared_state_key_is_the_one_named(tmp_path: Path) -> None:
+    """dev sorts first and names prod's key; prod uses its default: dev is to blame."""
+    write_variant(tmp_path, "prod", lambda d: None)
+    bucket = yaml.safe_load((tmp_path / "prod.yaml").read_text())["state"]["bucket"]
+    write_variant(tmp_path, "dev", lambda d: d["state"].update(
+        bucket=bucket, key="fraud-detection/prod.tfstate"))  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        load_environments(directory=tmp_path)
+    assert str(caught.value).startswith(f"{tmp_path / 'dev.yaml'}: state: key ")
+    assert str(caught.value).endswith("give dev its own state.key, or remove it to get"
+                                      " fraud-detection/dev.tfstate")  # fmt: skip
 
 
 @pytest.mark.parametrize(
