@@ -197,6 +197,35 @@ def test_comment_cli_and_its_errors(plans, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "not a `terraform show -json` plan" in bad.stderr
 
 
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"resource_changes": [{"address": "a"}]}, "resource_changes[0]: no address or type"),
+        ({"resource_changes": [{"address": "a", "type": "t"}]}, "resource_changes[0]: no change"),
+        ({"resource_changes": [{"address": "a", "type": "t", "change": {"actions": "create"}}]},
+         "resource_changes[0]: change.actions: not a list of words"),
+        ({"resource_changes": None, "output_changes": [1]}, "output_changes: not an object"),
+        ({"output_changes": {"o": {}}}, "output_changes.o: no actions"),
+        ({"checks": [1]}, "checks: not a list of objects"),
+        ({"deferred_changes": [{"reason": "x"}]}, "deferred_changes[0]: no resource_change"),
+    ],
+)  # fmt: skip
+def test_a_plan_json_of_the_wrong_shape_is_one_line_naming_the_field(
+    tmp_path: Path, fields: dict, problem: str
+) -> None:
+    """A truncated or hand-edited plan: refused where it is read, not deep in the rendering."""
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"format_version": "1.2", **fields}))
+    for args in (["fingerprint", str(path)], ["comment", f"dev={path}"]):
+        bad = gitops_in_process(args)
+        assert bad.returncode == 2, bad.stderr
+        (line,) = bad.stderr.strip().splitlines()
+        assert line.endswith(f"p.json: not a `terraform show -json` plan ({problem})"), line
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    bad = gitops_in_process(["fingerprint", str(path)])
+    assert bad.returncode == 2 and "nested too deeply" in bad.stderr
+
+
 def test_the_uploadable_plan_summary_renders_the_same_and_holds_no_secret(plans, tmp_path) -> None:
     real, _ = plans
     plan = EnvironmentPlan.from_plan("dev", real["mixed"])

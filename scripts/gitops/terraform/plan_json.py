@@ -60,13 +60,60 @@ def read_json(path: Path) -> Any:
         raise UsageError(f"{path}: cannot read ({error})") from None
     except json.JSONDecodeError as error:
         raise UsageError(f"{path}: not JSON (line {error.lineno}: {error.msg})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not JSON this tool reads (nested too deeply)") from None
 
 
 def check_plan(plan: Any, path: Path) -> dict[str, Any]:
-    """`plan` if it has the shape of `terraform show -json` output, or one line naming `path`."""
+    """`plan` if it has the shape of `terraform show -json` output, or one line naming `path`
+    and the first part that is not (a truncated or hand-edited file fails here, not deep in
+    the comment or fingerprint code)."""
     if not isinstance(plan, dict) or "format_version" not in plan:
         raise UsageError(f"{path}: not a `terraform show -json` plan (no format_version)")
+    problem = _shape_problem(plan)
+    if problem:
+        raise UsageError(f"{path}: not a `terraform show -json` plan ({problem})")
     return plan
+
+
+def _shape_problem(plan: Mapping[str, Any]) -> str | None:
+    """The first field this code reads that has not the shape Terraform writes, if any."""
+    for key in ("resource_changes", "resource_drift", "checks", "deferred_changes"):
+        entries = plan.get(key)
+        if entries is None:
+            continue
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            return f"{key}: not a list of objects"
+        if key in ("resource_changes", "resource_drift"):
+            for index, entry in enumerate(entries):
+                if problem := _change_shape_problem(entry):
+                    return f"{key}[{index}]: {problem}"
+        if key == "deferred_changes":
+            for index, entry in enumerate(entries):
+                change = entry.get("resource_change")
+                if not isinstance(change, dict) or _change_shape_problem(change):
+                    return f"{key}[{index}]: no resource_change"
+    for key in ("output_changes", "variables", "configuration"):
+        value = plan.get(key)
+        if value is not None and not isinstance(value, dict):
+            return f"{key}: not an object"
+    outputs = plan.get("output_changes") or {}
+    for name, body in outputs.items():
+        if not isinstance(body, dict) or not isinstance(body.get("actions"), list):
+            return f"output_changes.{name}: no actions"
+    return None
+
+
+def _change_shape_problem(entry: Mapping[str, Any]) -> str | None:
+    if not isinstance(entry.get("address"), str) or not isinstance(entry.get("type"), str):
+        return "no address or type"
+    change = entry.get("change")
+    if not isinstance(change, dict):
+        return "no change"
+    actions = change.get("actions")
+    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+        return "change.actions: not a list of words"
+    return None
 
 
 def load_plan(path: Path) -> dict[str, Any]:
