@@ -222,7 +222,8 @@ class ReleaseConfig(Model):
         ),
     )
     app_version: str = Field(
-        pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$", description="Semantic version of the API."
+        pattern=r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)([-+][0-9A-Za-z.-]+)?$",
+        description="Semantic version of the API (no leading zeros).",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         description="Log level the API starts with."

@@ -61,6 +61,9 @@ def test_release_writes_only_the_release_section_and_keeps_comments(environments
         (("dev", "--image-digest", "sha256:9F2C"), "--image-digest 'sha256:9F2C' is malformed"),
         (("qa", "--image-digest", DIGEST), "unknown environment 'qa'"),
         (("dev", "--image-digest", DIGEST, "--app-version", "v2"), "not a semantic version"),
+        (("dev", "--image-digest", DIGEST + "\n"), "--image-digest 'sha256:9f2c"),
+        (("dev", "--image-digest", DIGEST, "--app-version", "1.5.0\n"), "not a semantic"),
+        (("dev", "--image-digest", DIGEST, "--app-version", "01.5.0"), "not a semantic"),
     ],
 )
 def test_bad_input_is_one_line_and_leaves_the_file(environments: Path, args, message) -> None:
@@ -72,6 +75,24 @@ def test_bad_input_is_one_line_and_leaves_the_file(environments: Path, args, mes
     assert sorted(p.name for p in environments.iterdir()) == sorted(
         p.name for p in DEFAULT_ENVIRONMENTS_DIR.iterdir()
     )  # no temporary file left behind
+
+
+def test_a_body_file_that_cannot_be_written_is_refused_before_the_file_changes(
+    environments: Path, tmp_path: Path
+) -> None:
+    """Checked first: writing it after the edit would leave the file changed and the run red."""
+    before = (environments / "dev.yaml").read_bytes()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for body, said in ((tmp_path, "is a folder"), (blocker / "body.md", "cannot write in")):
+        for command in (("release", "dev", "--image-digest", DIGEST),
+                        ("promote", "--from", "dev", "--to", "staging")):  # fmt: skip
+            result = run(*command, "--pr-body-file", str(body), environments=environments)
+            assert result.returncode == 2, result.stderr
+            (line,) = result.stderr.strip().splitlines()
+            assert f"--pr-body-file {body}: {said}" in line
+    assert (environments / "dev.yaml").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "environments"]
 
 
 def test_nothing_differs_is_refused(environments: Path) -> None:

@@ -227,6 +227,20 @@ def source_commit(directory: Path) -> str:
     return found.stdout.strip()
 
 
+def _check_body_file(path: Path | None) -> None:
+    """Refuse a --pr-body-file that cannot be written before any environment file changes:
+    failing after the edit would leave the file changed and the run reported as failed."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"--pr-body-file {path}: is a folder; name a file")
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise UsageError(f"--pr-body-file {path}: cannot write in {folder}")
+
+
 def _propose(
     args: argparse.Namespace,
     change: ProposedChange,
@@ -261,6 +275,7 @@ def release(args: argparse.Namespace) -> None:
     from gitops.pipeline.release import release as write_release
 
     source = None
+    _check_body_file(args.pr_body_file)
     if args.open_pr:  # missing GitHub settings or commit fail before the file changes
         GitHubClient.from_environment()
         source = source_commit(environments_dir())
@@ -280,6 +295,7 @@ def promote(args: argparse.Namespace) -> None:
     if args.open_pr and args.dry_run:
         raise UsageError("--open-pr and --dry-run exclude each other")
     source = None
+    _check_body_file(args.pr_body_file)
     if args.open_pr:  # missing GitHub settings or commit fail before any file changes
         GitHubClient.from_environment()
         source = source_commit(environments_dir())

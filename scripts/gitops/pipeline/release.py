@@ -83,12 +83,12 @@ def plan_release(
         raise UsageError(str(error)) from None
     if env not in known:
         raise UsageError(f"unknown environment {env!r}: expected one of {', '.join(known)}")
-    if not DIGEST.match(image_digest):
+    if not DIGEST.fullmatch(image_digest):
         raise UsageError(
             f"--image-digest {image_digest!r} is malformed: expected sha256: and 64 lowercase"
             " hex digits"
         )
-    if app_version is not None and not VERSION.match(app_version):
+    if app_version is not None and not VERSION.fullmatch(app_version):
         raise UsageError(f"--app-version {app_version!r} is not a semantic version (e.g. 1.5.0)")
     config = promote._load(env, directory)
     wanted = {"image_digest": image_digest}
