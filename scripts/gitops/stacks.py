@@ -7,8 +7,10 @@ only when a command really synthesizes.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from gitops.emulator import server as emulator
 from gitops.errors import GitopsError, UsageError
@@ -25,6 +27,24 @@ def load_configs(names: Sequence[str]) -> list[EnvironmentConfig]:
         return load_environments(list(dict.fromkeys(names)))
     except ConfigError as error:
         raise UsageError(str(error)) from None
+
+
+def read_stack(stack_file: Path) -> dict[str, Any]:
+    """A synthesized stack's JSON, or one line naming the file and why it is not one (a
+    truncated or hand-edited `cdk.tf.json` must not reach checkov or the role builder)."""
+    try:
+        stack = json.loads(stack_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{stack_file}: no synthesized stack here") from None
+    except OSError as error:
+        raise UsageError(f"{stack_file}: cannot read ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{stack_file}: not a synthesized stack (not UTF-8)") from None
+    except (ValueError, RecursionError) as error:
+        raise UsageError(f"{stack_file}: not a synthesized stack (not JSON: {error})") from None
+    if not isinstance(stack, dict) or not isinstance(stack.get("resource", {}), dict):
+        raise UsageError(f"{stack_file}: not a synthesized stack (no object of resources)")
+    return stack
 
 
 def synthesize(configs: list[EnvironmentConfig], outdir: Path) -> list[Path]:

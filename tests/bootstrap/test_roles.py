@@ -436,9 +436,15 @@ def test_gitops_roles_prints_the_document(synth_outdir, documents) -> None:
         (["roles", "dev", "--github-repository", REPOSITORY, "--no-synth", "--outdir", "/nope"],
          "gitops roles: error: /nope/stacks/fraud-detection-dev/cdk.tf.json: no synthesized stack"),
         (["roles", "dev"], "the following arguments are required: --github-repository"),
+        (["roles", "dev", "--github-repository", REPOSITORY, "--no-synth", "--outdir", "{list}"],
+         "cdk.tf.json: not a synthesized stack (no object of resources)"),
     ],
 )  # fmt: skip
-def test_gitops_roles_bad_input_is_one_line(args, message) -> None:
+def test_gitops_roles_bad_input_is_one_line(args, message, tmp_path: Path) -> None:
+    stack_dir = tmp_path / "stacks" / "fraud-detection-dev"
+    stack_dir.mkdir(parents=True)
+    (stack_dir / "cdk.tf.json").write_text("[]")
+    args = [str(tmp_path) if arg == "{list}" else arg for arg in args]
     result = _gitops(*args)
     assert result.returncode != 0
     assert result.stdout == ""

@@ -79,3 +79,25 @@ def test_stack_dir_without_a_stack(tmp_path: Path) -> None:
     assert (
         result.stderr.strip() == f"gitops check: error: {tmp_path}: no cdk.tf.json in this folder"
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b'{"resource": ', "not JSON: "),
+        (b"", "not JSON: "),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"[]", "no object of resources"),
+        (b'{"resource": [1]}', "no object of resources"),
+    ],
+)
+def test_a_corrupt_stack_is_one_line_before_checkov_runs(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    (tmp_path / "cdk.tf.json").write_bytes(content)
+    result = gitops("check", "--stack-dir", str(tmp_path), "--report-dir", str(tmp_path / "r"))
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"gitops check: error: {tmp_path / 'cdk.tf.json'}: not a synthesized")
+    assert problem in line
+    assert not (tmp_path / "r").exists(), "no report of a gate that never ran"

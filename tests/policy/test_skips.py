@@ -45,6 +45,15 @@ def test_a_one_word_reason_is_refused(tmp_path: Path) -> None:
         policy.load_skips(path)
 
 
+def test_a_skip_list_yaml_cannot_read_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "- check: CKV_AWS_1\n  resources: ['*'\n")
+    with pytest.raises(GitopsError, match=r"skips\.yaml: line 3: invalid YAML \(expected ',' or"):
+        policy.load_skips(path)
+    path.write_bytes(b"- check: \xff\n")
+    with pytest.raises(GitopsError, match=r"skips\.yaml: not UTF-8 \(byte at offset 9\)$"):
+        policy.load_skips(path)
+
+
 def test_unknown_environment_and_keys_are_refused(tmp_path: Path) -> None:
     reason = "a reason long enough to be a real one"
     path = write(

@@ -16,9 +16,9 @@ def roles_for(
 ) -> dict[str, Any]:
     """The roles document of `config`, from its synthesized stack (synthesized here unless
     `no_synth`)."""
-    from gitops.bootstrap.roles import read_stack, roles_document
+    from gitops.bootstrap.roles import roles_document
     from gitops.errors import UsageError
-    from gitops.stacks import synthesize
+    from gitops.stacks import read_stack, synthesize
 
     stack_file = outdir / "stacks" / config.stack_name / "cdk.tf.json"
     if not no_synth:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from gitops.bootstrap.boundary import boundary_policy
@@ -51,14 +50,6 @@ def role_names(environment: str) -> dict[str, str]:
 
 def boundary_arn(config: EnvironmentConfig) -> str:
     return f"arn:aws:iam::{config.account_id}:policy/{role_names(config.name)['boundary']}"
-
-
-def read_stack(stack_file: Path) -> dict[str, Any]:
-    try:
-        stack: dict[str, Any] = json.loads(stack_file.read_text())
-        return stack
-    except (OSError, ValueError) as error:
-        raise GitopsError(f"{stack_file}: cannot read the synthesized stack ({error})") from None
 
 
 def resource_types(stack: dict[str, Any]) -> list[str]:

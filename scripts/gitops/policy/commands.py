@@ -6,7 +6,7 @@ import argparse
 import time
 
 from gitops.errors import GitopsError, UsageError
-from gitops.stacks import load_configs, synthesize
+from gitops.stacks import load_configs, read_stack, synthesize
 
 
 def check(args: argparse.Namespace) -> None:
@@ -30,6 +30,8 @@ def check(args: argparse.Namespace) -> None:
             if not stack_file.is_file():
                 raise UsageError(f"{stack_file.parent}: no cdk.tf.json; drop --no-synth")
 
+    for stack_file in stack_files:
+        read_stack(stack_file)  # a corrupt stack is one line here, not a checkov traceback
     started = time.perf_counter()
     results = gate.evaluate(stack_files, skips)
     lines = gate.summary_lines(results)

@@ -66,8 +66,13 @@ def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
         entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     except FileNotFoundError:
         return []
+    except UnicodeDecodeError as error:
+        raise GitopsError(f"{path}: not UTF-8 (byte at offset {error.start})") from None
     except yaml.YAMLError as error:
-        raise GitopsError(f"{path}: invalid YAML ({error.__class__.__name__})") from None
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}: line {mark.line + 1}" if mark else str(path)
+        problem = getattr(error, "problem", None) or error.__class__.__name__
+        raise GitopsError(f"{where}: invalid YAML ({problem})") from None
     if not isinstance(entries, list):
         raise GitopsError(f"{path}: expected a list of skips")
     skips = []
