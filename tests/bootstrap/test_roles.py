@@ -211,15 +211,23 @@ def test_terraform_data_has_a_row_that_grants_nothing(stacks, monkeypatch) -> No
         roles_document(config, REPOSITORY, stack, "dev")
 
 
-def test_iam_writes_need_the_boundary_and_fraud_names(documents) -> None:
+def test_iam_writes_need_the_boundary_and_name_only_the_stacks_roles(documents, stacks) -> None:
+    """Not `role/fraud-*`: dev's jobs could re-trust prod's roles (UpdateAssumeRolePolicy is
+    not keyed to the boundary) or any other role with the prefix."""
     for env, document in documents.items():
         config = load_environment(env)
         boundary = f"arn:aws:iam::{config.account_id}:policy/fraud-boundary-{env}"
+        own = sorted(f"arn:aws:iam::{config.account_id}:role/{name}"
+                     for name in roles.stack_roles(stacks[env]))  # fmt: skip
+        assert own and all(arn.endswith(f"-{env}") for arn in own), own
         for statement in _statements(document["apply"]):
-            iam_writes = [a for a in statement["Action"] if a.startswith("iam:")]
-            if not iam_writes or iam_writes == ["iam:PassRole"]:
+            iam_writes = [
+                a for a in statement["Action"]
+                if a.startswith("iam:") and not a.startswith(("iam:Get", "iam:List"))
+            ]  # fmt: skip
+            if not iam_writes or iam_writes == ["iam:PassRole"] or statement["Effect"] == "Deny":
                 continue
-            assert _resources(statement) == [f"arn:aws:iam::{config.account_id}:role/fraud-*"]
+            assert _resources(statement) == own, statement["Sid"]
             bounded = set(iam_writes) & BOUNDARY_KEYED
             if bounded:
                 assert set(iam_writes) == bounded, statement["Sid"]

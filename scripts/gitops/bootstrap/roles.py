@@ -230,7 +230,13 @@ def apply_policies(
 ) -> dict[str, Any]:
     s = _state(config)
     iam_writes = {a for row in rows.values() for a in row.write if a.startswith("iam:")}
-    role_arns = _fill(("arn:aws:iam::{account}:role/fraud-*",), config)
+    # Exactly the stack's roles, as PassRole below: `fraud-*` would let this environment's
+    # jobs re-trust another environment's roles (UpdateAssumeRolePolicy is not boundary-keyed)
+    # or any other role of that prefix. A role the code adds needs a bootstrap before its
+    # deploy (as for PassRole); one it removes is deleted under the policy that still names it.
+    role_arns = _fill(
+        (f"arn:aws:iam::{{account}}:role/{name}" for name in stack_roles(stack)), config
+    )
     boundary = {"ArnEquals": {"iam:PermissionsBoundary": boundary_arn(config)}}
     bounded = sorted(iam_writes & boundary_condition_actions() - {"iam:AttachRolePolicy"})
     attach = []
