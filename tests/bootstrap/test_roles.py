@@ -298,6 +298,16 @@ def test_the_apply_role_can_neither_delete_nor_redirect_the_state_key(documents)
         assert "Condition" not in alias_guard
 
 
+def test_the_apply_role_creates_kms_grants_only_for_aws_services(documents) -> None:
+    """RDS and Secrets Manager create grants on the stack's keys for the role; a grant asked
+    for directly (to itself, to another account) is refused by the condition."""
+    for document in documents.values():
+        granting = [s for s in _statements(document["apply"]) if "kms:CreateGrant" in s["Action"]]
+        assert granting and all(s["Action"] == ["kms:CreateGrant"] for s in granting)
+        for statement in granting:
+            assert statement["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
 def test_only_the_state_key_may_be_listed_in_the_state_bucket(documents) -> None:
     """The log buckets' rows must not reach the state bucket: its listing is the roles' own key."""
     for env, document in documents.items():

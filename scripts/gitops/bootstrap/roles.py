@@ -120,6 +120,12 @@ def _service_arns(action: str) -> tuple[str, ...]:
     return (f"arn:aws:{service}:{{region}}:{{account}}:*",)
 
 
+ONLY_FOR_AWS_SERVICES = {"kms:CreateGrant": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}
+"""Writes the apply role needs only so that an AWS service can act for it: RDS and Secrets
+Manager create grants on the stack's keys as the cluster is made. A grant the role asks for
+itself (to itself, or to another account's principal) is refused."""
+
+
 def _grouped(
     sid: str, rows: dict[str, Permissions], config: EnvironmentConfig, *, write: bool
 ) -> list[dict[str, Any]]:
@@ -128,6 +134,7 @@ def _grouped(
     wanted = {a for row in rows.values() for a in (row.write if write else row.read)}
     anywhere = wildcard_only(wanted)
     by_arns: dict[tuple[str, ...], set[str]] = {}
+    conditioned: dict[str, set[str]] = {}
     for row in rows.values():
         for action in row.write if write else row.read:
             if write and action.startswith("iam:"):
@@ -140,11 +147,18 @@ def _grouped(
                 arns = tuple(_fill(row.read_arns, config))
             else:
                 arns = tuple(_fill(_service_arns(action), config))
+            if write and action in ONLY_FOR_AWS_SERVICES:
+                conditioned.setdefault(action, set()).update(arns)
+                continue
             by_arns.setdefault(arns, set()).add(action)
     statements = []
     for number, (arns, actions) in enumerate(sorted(by_arns.items()), start=1):
         resources: list[str] | str = "*" if arns == ("*",) else list(arns)
         statements.append(_statement(f"{sid}{number}", actions, resources))
+    for action, granted_on in sorted(conditioned.items()):
+        name = action.split(":")[1]
+        statements.append(_statement(f"{sid}{name}ForAwsServices", [action], sorted(granted_on),
+                                     condition=ONLY_FOR_AWS_SERVICES[action]))  # fmt: skip
     return statements
 
 
