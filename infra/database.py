@@ -38,6 +38,8 @@ class DatabaseProps:
     security_group_id: str
     kms_key_arn: str
     """Customer-managed key for storage, Performance Insights and the master secret."""
+    account_id: str
+    """The monitoring role trusts RDS only when it acts for this account (confused deputy)."""
     engine_version: str
     min_capacity_acu: float
     max_capacity_acu: float
@@ -83,7 +85,7 @@ class Database(Construct):
         )
         monitoring_role = service_role(
             self, "monitoring", naming, ("db", "monitoring"), "monitoring.rds.amazonaws.com",
-            ENHANCED_MONITORING_POLICY,
+            ENHANCED_MONITORING_POLICY, account_id=props.account_id,
         )  # fmt: skip
 
         self.cluster = RdsCluster(

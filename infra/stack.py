@@ -122,6 +122,7 @@ class FraudDetectionStack(TerraformStack):
                 subnet_ids=self.network.private_subnet_ids,
                 security_group_id=groups.database.id,
                 kms_key_arn=keys.data.arn,
+                account_id=account_id,
                 engine_version=config.database.engine_version,
                 min_capacity_acu=config.database.min_capacity_acu,
                 max_capacity_acu=config.database.max_capacity_acu,

@@ -366,6 +366,16 @@ def test_aurora_instance_private_with_encrypted_performance_insights(stacks, env
 
 
 @PER_ENV
+def test_enhanced_monitoring_role_trusts_rds_only_for_this_account(stacks, env) -> None:
+    """The confused-deputy condition AWS documents for the monitoring role's trust."""
+    _, role = find(stacks[env], "aws_iam_role", "database/monitoring-role")
+    (trust,) = json.loads(role["assume_role_policy"])["Statement"]
+    assert trust["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+    account = load_environment(env).account_id
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+
+
+@PER_ENV
 def test_secret_rotation(stacks, env) -> None:
     rotation = one(stacks[env], "aws_secretsmanager_secret_rotation")
     days = load_environment(env).database.secret_rotation_days
