@@ -154,7 +154,9 @@ class ApiConfig(Model):
     stage_name: str = Field(pattern=r"^[A-Za-z0-9_]{1,64}$", description="Deployed stage name.")
     rate_limit_rps: int = Field(ge=1, le=10000, description="Steady-state requests per second.")
     burst_limit: int = Field(ge=1, le=20000, description="Requests allowed in a burst.")
-    daily_quota: int = Field(ge=1, description="Requests per API key per day.")
+    daily_quota: int = Field(
+        ge=1, le=2_147_483_647, description="Requests per API key per day (API Gateway's int32)."
+    )
 
     @model_validator(mode="after")
     def _burst_covers_rate(self) -> ApiConfig:
@@ -181,13 +183,21 @@ class WafConfig(Model):
 
 
 class AlarmConfig(Model):
-    api_latency_ms: int = Field(ge=1, description="Alarm when API latency exceeds this.")
-    min_healthy_tasks: int = Field(
-        ge=1, description="Alarm when healthy ECS tasks fall below this."
+    api_latency_ms: int = Field(
+        ge=1,
+        le=60_000,
+        description="Alarm when API latency exceeds this (API Gateway stops at 29 s).",
     )
-    max_db_connections: int = Field(ge=1, description="Alarm when Aurora connections exceed this.")
+    min_healthy_tasks: int = Field(
+        ge=1, le=1000, description="Alarm when healthy ECS tasks fall below this."
+    )
+    max_db_connections: int = Field(
+        ge=1, le=100_000, description="Alarm when Aurora connections exceed this."
+    )
     max_target_5xx_per_minute: int = Field(
-        ge=0, description="Alarm (and roll a release back) above this many task 5xx a minute."
+        ge=0,
+        le=1_000_000,
+        description="Alarm (and roll a release back) above this many task 5xx a minute.",
     )
     notification_email: str | None = Field(
         default=None,
@@ -283,6 +293,11 @@ class EnvironmentConfig(Model):
         reserved = sorted({"Environment", "Service"} & tags.keys())
         if reserved:
             raise ValueError(f"tag(s) {', '.join(reserved)} are set by the stack; remove them")
+        for key, value in tags.items():  # AWS's rules for a tag, so a deploy does not find them
+            if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
+                raise ValueError(f"tag key {key[:40]!r}: 1 to 128 characters, not starting aws:")
+            if len(value) > 256:
+                raise ValueError(f"tag {key!r}: the value is {len(value)} characters (at most 256)")
         return tags
 
     @model_validator(mode="after")

@@ -220,6 +220,38 @@ def test_stack_owned_tags_are_refused(tmp_path: Path) -> None:
     assert "Environment" in message and "set by the stack" in message
 
 
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ({"aws:reserved": "x"}, "tag key 'aws:reserved': 1 to 128 characters, not starting aws:"),
+        ({"": "x"}, "tag key '': 1 to 128 characters"),
+        ({"k" * 129: "x"}, "1 to 128 characters"),
+        ({"Owner2": "v" * 257}, "tag 'Owner2': the value is 257 characters (at most 256)"),
+    ],
+)
+def test_tags_aws_would_refuse_are_refused(tmp_path: Path, tags: dict, expected: str) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d["tags"].update(tags))
+    assert expected in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "value"),
+    [
+        ("api", "daily_quota", 100000000000000000001),
+        ("alarms", "api_latency_ms", 9007199254740993),
+        ("alarms", "min_healthy_tasks", 1001),
+        ("alarms", "max_db_connections", 100_001),
+        ("alarms", "max_target_5xx_per_minute", 1_000_001),
+    ],
+)
+def test_numbers_beyond_what_aws_takes_are_refused(
+    tmp_path: Path, section: str, field: str, value: int
+) -> None:
+    """Unbounded, a huge quota synthesized as 1e20 (and 310 digits as null: no quota at all)."""
+    message = load_error(tmp_path, "dev", lambda d: d[section].update({field: value}))
+    assert f"{section}.{field}: Input should be less than or equal to" in message
+
+
 def test_an_emulated_environment_is_never_deployed_by_the_pipeline(tmp_path: Path) -> None:
     message = load_error(
         tmp_path, "dev", lambda d: d.update(emulator={"endpoint": "http://127.0.0.1:4566"})

@@ -26,11 +26,13 @@ AUDIENCE = "sts.amazonaws.com"
 GITHUB_THUMBPRINT = "6938fd4d98bab03faadb97b34396831e3780aea1"  # pragma: allowlist secret
 """Published thumbprint of GitHub's OIDC certificate chain (AWS no longer relies on it for
 GitHub, but the API still takes one)."""
-REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+REPOSITORY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9_.-]{1,100}")
+"""GitHub's names: an owner of letters, digits and hyphens; a repository of those, `_` and `.`.
+The name becomes part of the roles' trust (`repo:OWNER/NAME:...`), so nothing else passes."""
 
 
 def check_repository(repository: str) -> str:
-    if not REPOSITORY_PATTERN.match(repository):
+    if not REPOSITORY_PATTERN.fullmatch(repository) or repository.split("/")[1] in (".", ".."):
         raise UsageError(f"--github-repository {repository!r}: expected OWNER/NAME")
     return repository
 
