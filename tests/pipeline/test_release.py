@@ -16,6 +16,7 @@ from infra.environments import DEFAULT_ENVIRONMENTS_DIR, load_environment
 from tests.helpers import gitops_in_process
 
 DIGEST = "sha256:9f2c" + "ab" * 30
+REFUSED_TOKEN = "not-the-stand-ins"  # pragma: allowlist secret
 
 
 @pytest.fixture
@@ -155,6 +156,23 @@ def test_open_pr_keeps_crlf_and_branches_from_the_commit_read(environments: Path
         assert pushed.count("\r\n") == pushed.count("\n"), "every line still ends in CRLF"
         (ref,) = [r for r in github.requests if r.path.endswith("/git/refs")]
         assert ref.body["sha"] == read_from, "the branch starts where the file was read"
+
+
+def test_a_pull_request_github_refuses_leaves_the_files_as_they_were(environments) -> None:
+    """The edit is undone when GitHub fails after it: a re-run starts from the same file,
+    instead of finding nothing to release."""
+    before = (environments / "dev.yaml").read_bytes()
+    with GitHubStandIn() as github:
+        sha = github.branch_sha("main")  # environments/dev.yaml is not on main: pushing fails
+        for _ in range(2):
+            result = run(
+                "release", "dev", "--image-digest", DIGEST, "--open-pr", environments=environments,
+                GITHUB_REPOSITORY=github.repository, GITHUB_TOKEN=REFUSED_TOKEN,
+                GITHUB_API_URL=github.url, GITHUB_REF_NAME="main", GITHUB_SHA=sha,
+            )  # fmt: skip
+            assert result.returncode != 0
+            assert "nothing to release" not in result.stderr
+            assert (environments / "dev.yaml").read_bytes() == before
 
 
 def test_open_pr_outside_actions_and_outside_git_says_what_is_missing(environments) -> None:

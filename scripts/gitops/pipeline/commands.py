@@ -13,6 +13,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -227,6 +229,23 @@ def source_commit(directory: Path) -> str:
     return found.stdout.strip()
 
 
+@contextmanager
+def _restored_on_failure(directory: Path) -> Iterator[None]:
+    """Put the environment files back as they were if the release or promotion fails after
+    editing them (GitHub refusing the branch, say): a re-run then starts from the same files,
+    instead of finding nothing to release in a checkout nobody meant to change."""
+    from gitops.paths import write_atomically
+
+    before = {path: path.read_bytes() for path in directory.glob("*.yaml") if path.is_file()}
+    try:
+        yield
+    except BaseException:
+        for path, content in before.items():
+            if path.read_bytes() != content:
+                write_atomically(path, content.decode("utf-8"))
+        raise
+
+
 def _check_body_file(path: Path | None) -> None:
     """Refuse a --pr-body-file that cannot be written before any environment file changes:
     failing after the edit would leave the file changed and the run reported as failed."""
@@ -279,13 +298,14 @@ def release(args: argparse.Namespace) -> None:
     if args.open_pr:  # missing GitHub settings or commit fail before the file changes
         GitHubClient.from_environment()
         source = source_commit(environments_dir())
-    result = write_release(
-        args.env or _first_wave_environment(), args.image_digest, args.app_version or None
-    )
-    fields = ", ".join(result.changed_fields)
-    print(f"released to {result.to_env}: {fields} ({result.target_path})")
-    path = promotion.repository_path(result.target_path)
-    _propose(args, result, {path: result.target_path.read_bytes()}, source)
+    with _restored_on_failure(environments_dir()):
+        result = write_release(
+            args.env or _first_wave_environment(), args.image_digest, args.app_version or None
+        )
+        fields = ", ".join(result.changed_fields)
+        print(f"released to {result.to_env}: {fields} ({result.target_path})")
+        path = promotion.repository_path(result.target_path)
+        _propose(args, result, {path: result.target_path.read_bytes()}, source)
 
 
 def promote(args: argparse.Namespace) -> None:
@@ -299,11 +319,12 @@ def promote(args: argparse.Namespace) -> None:
     if args.open_pr:  # missing GitHub settings or commit fail before any file changes
         GitHubClient.from_environment()
         source = source_commit(environments_dir())
-    wave = promote_wave(args.from_env, args.to_env, args.scope, dry_run=args.dry_run)
-    verb = "would promote" if args.dry_run else "promoted"
-    for result in wave.results:
-        fields = ", ".join(result.changed_fields)
-        print(f"{verb} {result.from_env} -> {result.to_env}: {fields} ({result.target_path})")
-    for name in wave.already:
-        print(f"unchanged {name}: already runs {wave.from_env}'s release")
-    _propose(args, wave, wave.files(), source)
+    with _restored_on_failure(environments_dir()):
+        wave = promote_wave(args.from_env, args.to_env, args.scope, dry_run=args.dry_run)
+        verb = "would promote" if args.dry_run else "promoted"
+        for result in wave.results:
+            fields = ", ".join(result.changed_fields)
+            print(f"{verb} {result.from_env} -> {result.to_env}: {fields} ({result.target_path})")
+        for name in wave.already:
+            print(f"unchanged {name}: already runs {wave.from_env}'s release")
+        _propose(args, wave, wave.files(), source)
