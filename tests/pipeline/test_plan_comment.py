@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
 from pathlib import Path
 
@@ -195,6 +196,16 @@ def test_comment_cli_and_its_errors(plans, tmp_path: Path) -> None:
     not_a_plan.write_text("{}")
     bad = gitops_in_process(["fingerprint", str(not_a_plan)])
     assert bad.returncode == 2 and "not a `terraform show -json` plan" in bad.stderr
+    garbled = tmp_path / "policy.txt"
+    garbled.write_bytes(b"338 passed \xff")
+    plan_arg = f"dev={directory / 'mixed.json'}"
+    bad = gitops_in_process(["comment", plan_arg, "--policy-summary-file", str(garbled)])
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert "policy.txt: not UTF-8 (byte at offset 11)" in bad.stderr
+    summary_folder = {**os.environ, "GITHUB_STEP_SUMMARY": str(tmp_path)}
+    bad = gitops_in_process(["comment", plan_arg], summary_folder)
+    assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
+    assert f"GITHUB_STEP_SUMMARY {tmp_path}: cannot write (Is a directory)" in bad.stderr
 
 
 @pytest.mark.parametrize(

@@ -129,6 +129,10 @@ def _policy_summary(args: argparse.Namespace) -> str | None:
         return args.policy_summary_file.read_text(encoding="utf-8").strip() or None
     except OSError as error:
         raise UsageError(f"{args.policy_summary_file}: cannot read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"{args.policy_summary_file}: not UTF-8 (byte at offset {error.start})"
+        ) from None
 
 
 def _run_id() -> int | None:

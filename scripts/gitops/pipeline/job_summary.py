@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from gitops.errors import GitopsError
 from gitops.pipeline.environment_plan import EnvironmentPlan
 from gitops.pipeline.plan_comment import CommentContext, render
 
@@ -25,13 +26,16 @@ def append(markdown: str) -> Path | None:
     if not target:
         return None
     path = Path(target)
-    used = path.stat().st_size if path.exists() else 0
-    room = STEP_SUMMARY_LIMIT - used - 200
-    if len(markdown.encode()) > room:
-        cut = markdown.encode()[: max(room, 0)].decode(errors="ignore")
-        markdown = cut + "\n\n> Cut here: GitHub limits a step summary to 1 MiB.\n"
-    with path.open("a", encoding="utf-8") as summary:
-        summary.write(markdown.rstrip("\n") + "\n\n")
+    try:
+        used = path.stat().st_size if path.exists() else 0
+        room = STEP_SUMMARY_LIMIT - used - 200
+        if len(markdown.encode()) > room:
+            cut = markdown.encode()[: max(room, 0)].decode(errors="ignore")
+            markdown = cut + "\n\n> Cut here: GitHub limits a step summary to 1 MiB.\n"
+        with path.open("a", encoding="utf-8") as summary:
+            summary.write(markdown.rstrip("\n") + "\n\n")
+    except OSError as error:
+        raise GitopsError(f"{SUMMARY_VARIABLE} {path}: cannot write ({error.strerror})") from None
     return path
 
 
