@@ -8,6 +8,8 @@ import copy
 import json
 from typing import Any
 
+import pytest
+from gitops.errors import UsageError
 from gitops.pipeline.environment_plan import EnvironmentPlan
 from gitops.pipeline.plan_comment import CommentContext, render
 from gitops.terraform.plan_fingerprint import fingerprint
@@ -222,3 +224,18 @@ def test_a_shortened_comment_says_it_left_out_values_and_names() -> None:
     names_dropped = render([plan], CommentContext(limit=11000))
     assert "    input" not in names_dropped
     assert "left out the changed attributes" in names_dropped
+
+
+def test_an_action_list_the_comment_does_not_know_fails_closed() -> None:
+    """A newer Terraform's create-and-forget (the old object kept): no comment and no
+    fingerprint, rather than a comment that shows it as a plain create."""
+    change = {"actions": ["create", "forget"], "before": {"x": 1}, "after": {"x": 1},
+              "after_unknown": {}}  # fmt: skip
+    plan = {
+        "format_version": "1.2",
+        "resource_changes": [
+            {"address": "aws_s3_bucket.logs", "type": "aws_s3_bucket", "change": change}
+        ],
+    }
+    with pytest.raises(UsageError, match=r"aws_s3_bucket\.logs: Terraform's actions \['create', "):
+        EnvironmentPlan.from_plan("dev", plan)

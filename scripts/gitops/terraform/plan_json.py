@@ -50,6 +50,10 @@ REASONS = {
 FORGET_WORDS = "stops managing (the object stays in AWS)"
 
 
+KNOWN_ACTIONS = frozenset({"add", "change", "replace", "destroy", "forget", "no-op", "read"})
+"""`action_of`'s words for the action lists Terraform 1.x writes today."""
+
+
 def read_json(path: Path) -> Any:
     """A JSON file's content, or one line saying why it cannot be read."""
     try:
@@ -203,6 +207,11 @@ def _resource_change(
     when it changes nothing: no action, not imported, not moved."""
     change = entry["change"]
     action = action_of(change["actions"])
+    if action not in KNOWN_ACTIONS:  # a newer Terraform's combination: never shown as another
+        raise UsageError(
+            f"{entry['address']}: Terraform's actions {change['actions']} are not ones this"
+            " comment knows how to show; update gitops before reviewing this plan"
+        )
     importing = change.get("importing")
     import_id = None if importing is None else str(importing.get("id") or "")
     if import_id and any(secret in json.dumps(import_id)[1:-1] for secret in secrets):
