@@ -78,8 +78,14 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[object] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults`: the merged keys may be overridden, as YAML intends
             key = self.construct_object(key_node, deep=deep)
-            if key in seen:
+            try:
+                duplicate = key in seen
+            except TypeError:
+                continue  # an unhashable key: the parent class says so, in one line
+            if duplicate:
                 raise yaml.constructor.ConstructorError(
                     problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
                 )
@@ -87,7 +93,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _parse_yaml(path: Path, text: str) -> object:
+def parse_yaml(path: Path, text: str) -> object:
     """The file's YAML, or one line naming the file, the line and the problem."""
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)
@@ -116,7 +122,7 @@ def load_environment(name: str, directory: Path | None = None) -> EnvironmentCon
         ) from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    return parse_environment(name, _parse_yaml(path, text), str(path))
+    return parse_environment(name, parse_yaml(path, text), str(path))
 
 
 def pipeline_order(config: EnvironmentConfig) -> tuple[bool, int, str]:

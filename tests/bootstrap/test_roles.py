@@ -227,6 +227,13 @@ def test_iam_writes_need_the_boundary_and_name_only_the_stacks_roles(documents, 
             ]  # fmt: skip
             if not iam_writes or iam_writes == ["iam:PassRole"] or statement["Effect"] == "Deny":
                 continue
+            if set(iam_writes) <= roles.ROLE_REMOVALS and statement["Sid"].startswith("Remove"):
+                # a role the code removes or renames is no longer named: tagged with this
+                # environment is the condition (tagging needs the exact names above)
+                assert _resources(statement) == [f"arn:aws:iam::{config.account_id}:role/fraud-*"]
+                tag = statement["Condition"]["StringEquals"]["aws:ResourceTag/Environment"]
+                assert tag == env, statement["Sid"]
+                continue
             assert _resources(statement) == own, statement["Sid"]
             bounded = set(iam_writes) & BOUNDARY_KEYED
             if bounded:
@@ -235,6 +242,22 @@ def test_iam_writes_need_the_boundary_and_name_only_the_stacks_roles(documents, 
                 assert condition["iam:PermissionsBoundary"] == boundary
         for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"):
             assert action in BOUNDARY_KEYED and allows(document["apply"], action)
+
+
+def test_a_renamed_role_can_be_created_and_its_old_name_removed_in_one_deploy(stacks) -> None:
+    """The bootstrap before the deploy names the new role only; the old one must still go."""
+    config = load_environment("dev")
+    renamed = copy.deepcopy(stacks["dev"])
+    key = sorted(renamed["resource"]["aws_iam_role"])[0]
+    old = renamed["resource"]["aws_iam_role"][key]["name"]
+    renamed["resource"]["aws_iam_role"][key]["name"] = f"{old}-v2"
+    apply = roles_document(config, REPOSITORY, renamed, "dev")["apply"]
+    arn = f"arn:aws:iam::{config.account_id}:role/{{}}"
+    assert allows(apply, "iam:CreateRole", arn.format(f"{old}-v2"))
+    assert not allows(apply, "iam:CreateRole", arn.format(old))
+    for action in ("iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"):
+        assert allows(apply, action, arn.format(old)), action
+    assert not allows(apply, "iam:UpdateAssumeRolePolicy", arn.format(old))
 
 
 def test_pass_role_only_the_stacks_roles_to_their_services(documents, stacks) -> None:

@@ -239,3 +239,27 @@ def test_an_action_list_the_comment_does_not_know_fails_closed() -> None:
     }
     with pytest.raises(UsageError, match=r"aws_s3_bucket\.logs: Terraform's actions \['create', "):
         EnvironmentPlan.from_plan("dev", plan)
+
+
+def test_what_a_marked_collection_could_leak_stays_hidden() -> None:
+    """A map's keys (they can be the secret), a number that equals a constant written to
+    another attribute (a PIN and a port), a marked null, and an unmarked copy of a marked
+    collection holding only short values: none of them shows."""
+    port = {"expressions": {"port": {"constant_value": 5432}}}
+    marked = {"m": {"tok-7Yx3kP": "v1"}, "cfg": {"admin": True, "pin": 5432}, "none": None,
+              "pair": {"pin": "4821", "n": 9931}}  # fmt: skip
+    change = {"actions": ["create"], "before": None, "after": marked, "after_unknown": {},
+              "after_sensitive": {"m": True, "cfg": True, "none": True, "pair": True}}  # fmt: skip
+    copy_of_pair = {"actions": ["create"], "before": None, "after": {"input": marked["pair"]},
+                    "after_unknown": {}, "after_sensitive": {}}  # fmt: skip
+    plan = {"format_version": "1.2",
+            "configuration": {"root_module": {"resources": [port]}},
+            "resource_changes": [
+                {"address": "terraform_data.secret", "type": "terraform_data", "change": change},
+                {"address": "terraform_data.copy", "type": "terraform_data",
+                 "change": copy_of_pair}]}  # fmt: skip
+    shown = {(c.address, a.name): a.after for c in resource_changes(plan) for a in c.attributes}
+    assert shown[("terraform_data.secret", "m")] == SENSITIVE
+    assert shown[("terraform_data.secret", "cfg")] == f'{{"admin":true,"pin":"{SENSITIVE}"}}'
+    assert shown_value(None, True) == SENSITIVE
+    assert shown[("terraform_data.copy", "input")] == SENSITIVE

@@ -14,6 +14,7 @@ from infra.environments import (
     environment_names,
     load_environment,
     load_environments,
+    parse_yaml,
 )
 
 ENVIRONMENTS = environment_names()
@@ -186,6 +187,7 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
          r"dev\.yaml: line 3: duplicate key 'region'$"),
         (b"release:\n  image_digest: a\n  image_digest: b\n",
          r"dev\.yaml: line 3: duplicate key 'image_digest'$"),
+        (b"? [1, 2]\n: x\n", r"dev\.yaml: line 1: found unhashable key$"),
     ],
 )  # fmt: skip
 def test_a_file_yaml_cannot_read_as_one_mapping_is_one_line(
@@ -197,6 +199,16 @@ def test_a_file_yaml_cannot_read_as_one_mapping_is_one_line(
     with pytest.raises(ConfigError, match=expected) as caught:
         load_environment("dev", tmp_path)
     assert "\n" not in str(caught.value)
+
+
+def test_yaml_merge_keys_still_merge_and_may_be_overridden(tmp_path: Path) -> None:
+    """`<<: *defaults` is YAML's own way to share settings; a key it brings in may be set
+    again beside it without being a duplicate; a key given twice beside it still is one."""
+    shared = "base: &b {a: 1, b: 2}\nmore: &m {c: 3}\n"
+    merged = parse_yaml(tmp_path, shared + "x: {<<: [*b, *m], b: 9}\n")
+    assert merged == {"base": {"a": 1, "b": 2}, "more": {"c": 3}, "x": {"a": 1, "b": 9, "c": 3}}
+    with pytest.raises(ConfigError, match=r"line 3: duplicate key 'b'$"):
+        parse_yaml(tmp_path, shared + "x: {<<: *b, b: 9, b: 8}\n")
 
 
 def test_top_level_must_be_mapping(tmp_path: Path) -> None:

@@ -120,6 +120,9 @@ def _service_arns(action: str) -> tuple[str, ...]:
     return (f"arn:aws:{service}:{{region}}:{{account}}:*",)
 
 
+ROLE_REMOVALS = frozenset({"iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"})
+"""What a deploy does to a role the code no longer has: it can grant nothing."""
+
 ONLY_FOR_AWS_SERVICES = {"kms:CreateGrant": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}
 """Writes the apply role needs only so that an AWS service can act for it: RDS and Secrets
 Manager create grants on the stack's keys as the cluster is made. A grant the role asks for
@@ -247,10 +250,15 @@ def apply_policies(
     # Exactly the stack's roles, as PassRole below: `fraud-*` would let this environment's
     # jobs re-trust another environment's roles (UpdateAssumeRolePolicy is not boundary-keyed)
     # or any other role of that prefix. A role the code adds needs a bootstrap before its
-    # deploy (as for PassRole); one it removes is deleted under the policy that still names it.
+    # deploy (as for PassRole). One it removes or renames is no longer named after that
+    # bootstrap, so removing a role is allowed on any `fraud-` role tagged with this
+    # environment, which only this environment's roles are (tagging needs the exact names).
     role_arns = _fill(
         (f"arn:aws:iam::{{account}}:role/{name}" for name in stack_roles(stack)), config
     )
+    any_fraud_role = _fill(("arn:aws:iam::{account}:role/fraud-*",), config)
+    this_environment = {"StringEquals": {"aws:ResourceTag/Environment": config.name}}
+    removals = iam_writes & ROLE_REMOVALS
     boundary = {"ArnEquals": {"iam:PermissionsBoundary": boundary_arn(config)}}
     bounded = sorted(iam_writes & boundary_condition_actions() - {"iam:AttachRolePolicy"})
     attach = []
@@ -279,6 +287,15 @@ def apply_policies(
             _statement("WriteRolesWithTheBoundaryOnly", bounded, role_arns, condition=boundary),
             _statement(
                 "WriteFraudRoles", iam_writes - boundary_condition_actions(), role_arns
+            ),
+            _statement(
+                "RemoveThisEnvironmentsRolesWithTheBoundary",
+                removals & boundary_condition_actions(), any_fraud_role,
+                condition={**boundary, **this_environment},
+            ),
+            _statement(
+                "RemoveThisEnvironmentsRoles", removals - boundary_condition_actions(),
+                any_fraud_role, condition=this_environment,
             ),
             *attach,
             *pass_role,

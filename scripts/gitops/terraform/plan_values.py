@@ -9,6 +9,7 @@ rules. Inside a collection marked as a whole, what the code writes out as a cons
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,8 @@ def shown_value(
     """
     if unknown is True or (value is None and _contains_true(unknown)):
         return UNKNOWN
+    if sensitive is True and not isinstance(value, dict | list):
+        return SENSITIVE  # marked itself, null included: nothing of it is shown
     if value is None:
         return "null"
     shown = _redacted(value, sensitive, unknown, literals, inside_marked=False)
@@ -55,34 +58,44 @@ def shown_value(
 
 
 def _redacted(value: Any, marks: Any, unknown: Any, literals: frozenset[str], *,
-              inside_marked: bool) -> Any:  # fmt: skip
+              inside_marked: bool, attribute: str = "") -> Any:  # fmt: skip
     """`value` with each unknown part replaced by UNKNOWN and each sensitive part by SENSITIVE.
 
     A scalar marked itself is hidden. Inside a collection marked as a whole, a scalar is shown
     only when the configuration writes it out as a constant (`literals`), or when it is a
-    boolean, null or empty, which can carry no secret; anything computed is hidden.
+    boolean, null or empty, which can carry no secret; anything computed is hidden. An object
+    there is shown key by key only when every key reads as a schema's attribute name
+    (`search_string`); a map's keys can be data, even the secret, so such a map is hidden whole.
     """
     if unknown is True:
         return UNKNOWN
     marked = inside_marked or marks is True
     if isinstance(value, dict):
         keys = set(value) | (set(unknown) if isinstance(unknown, dict) else set())
+        if marked and not all(ATTRIBUTE_NAME.fullmatch(str(key)) for key in keys):
+            return SENSITIVE
         return {
             key: _redacted(value.get(key), _part(marks, key), _part(unknown, key), literals,
-                           inside_marked=marked)
+                           inside_marked=marked, attribute=str(key))
             for key in keys
         }  # fmt: skip
     if isinstance(value, list):
+        if isinstance(marks, list) and len(marks) < len(value):
+            marked = True  # marks that do not cover the list: hide it all rather than guess
         return [
             _redacted(item, _part(marks, index), _part(unknown, index), literals,
-                      inside_marked=marked)
+                      inside_marked=marked, attribute=attribute)
             for index, item in enumerate(value)
         ]  # fmt: skip
     if not inside_marked:
         return SENSITIVE if marks is True else value
-    if value in (None, "") or isinstance(value, bool) or json.dumps(value) in literals:
+    if value in (None, "") or isinstance(value, bool) or literal(attribute, value) in literals:
         return value
     return SENSITIVE
+
+
+ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+"""How every provider schema names an attribute or block; map keys (tags, headers) rarely do."""
 
 
 def _part(marks: Any, key: str | int) -> Any:
@@ -97,22 +110,36 @@ def _part(marks: Any, key: str | int) -> Any:
 
 
 def config_literals(plan: Mapping[str, Any]) -> frozenset[str]:
-    """Every scalar the plan's configuration writes out as a constant (`constant_value`), as
-    JSON text: what the code says in the open, and so never a secret."""
+    """Every scalar the plan's configuration writes out as a constant (`constant_value`), with
+    the attribute it is written to, as `literal(attribute, value)` text: what the code says in
+    the open, and so never a secret. The attribute keeps a secret from passing as a constant
+    that merely has its value elsewhere (a four-digit PIN and a port)."""
     found: set[str] = set()
 
-    def collect(node: Any, constant: bool) -> None:
+    def collect(node: Any, attribute: str, constant: bool) -> None:
         if isinstance(node, dict):
             for key, child in node.items():
-                collect(child, constant or key == "constant_value")
+                if key == "constant_value":
+                    collect(child, attribute, True)
+                else:
+                    collect(child, key if constant or key not in _EXPRESSION_KEYS else attribute,
+                            constant)  # fmt: skip
         elif isinstance(node, list):
             for child in node:
-                collect(child, constant)
+                collect(child, attribute, constant)
         elif constant and node is not None:
-            found.add(json.dumps(node))
+            found.add(literal(attribute, node))
 
-    collect(plan.get("configuration") or {}, False)
+    collect(plan.get("configuration") or {}, "", False)
     return frozenset(found)
+
+
+_EXPRESSION_KEYS = frozenset({"expressions", "references"})
+
+
+def literal(attribute: str, value: Any) -> str:
+    """How `config_literals` records a constant written to `attribute`."""
+    return f"{attribute}={json.dumps(value)}"
 
 
 MAX_VALUE_CHARS = 80
@@ -211,23 +238,34 @@ def sensitive_values(plan: Mapping[str, Any]) -> frozenset[str]:
 
 
 def _as_found_in_json(value: Any, literals: frozenset[str]) -> set[str]:
-    """How the computed strings inside a sensitive collection (and the collections holding
-    them) read inside the compact JSON that `shown_value` searches: a newline or quote in a
-    secret is escaped there, not raw. Numbers and booleans are no secret's copy, nor is a
-    string the configuration writes out as a constant (a rule's name beside the secret)."""
-    if isinstance(value, str):
-        text = json.dumps(value)[1:-1]
-        computed = json.dumps(value) not in literals
-        return {text} if computed and len(text) >= CONTAINED_SECRET_LENGTH else set()
-    if not isinstance(value, dict | list):
-        return set()
-    found: set[str] = set()
-    children = list(value.values()) if isinstance(value, dict) else value
-    for child in children:
-        found |= _as_found_in_json(child, literals)
-    if found:
-        found.add(json.dumps(value, sort_keys=True, separators=(",", ":")))
-    return found
+    """How the computed parts of a sensitive collection read inside the compact JSON that
+    `shown_value` searches (a newline or quote in a secret is escaped there, not raw): each
+    computed string long enough to be a secret on its own, and each collection holding any
+    computed value (a PIN of four digits, a number) whole. What the configuration writes out
+    as a constant is no secret's copy (a rule's name beside the secret), nor is a boolean."""
+    return _found_in_json(value, literals, "")[0]
+
+
+def _found_in_json(value: Any, literals: frozenset[str], attribute: str) -> tuple[set[str], bool]:
+    """`_as_found_in_json`'s texts, and whether `value` holds anything computed."""
+    if isinstance(value, dict | list):
+        found: set[str] = set()
+        computed = isinstance(value, dict) and not all(
+            ATTRIBUTE_NAME.fullmatch(str(key)) for key in value
+        )  # a map's keys can be the secret, as `_redacted` hides them
+        children = value.items() if isinstance(value, dict) else ((attribute, v) for v in value)
+        for key, child in children:
+            texts, child_computed = _found_in_json(child, literals, str(key))
+            found |= texts
+            computed = computed or child_computed
+        whole = json.dumps(value, sort_keys=True, separators=(",", ":"))
+        if computed and len(whole) >= CONTAINED_SECRET_LENGTH:
+            found.add(whole)
+        return found, computed
+    if value in (None, "") or isinstance(value, bool) or literal(attribute, value) in literals:
+        return set(), False
+    text = json.dumps(value)[1:-1] if isinstance(value, str) else ""
+    return ({text} if len(text) >= CONTAINED_SECRET_LENGTH else set()), True
 
 
 def _contains_true(marks: Any) -> bool:
