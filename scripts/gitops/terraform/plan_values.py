@@ -178,12 +178,15 @@ def around_difference(before: str, after: str) -> tuple[str, str]:
     while suffix < room and before[-1 - suffix] == after[-1 - suffix]:
         suffix += 1
     start = max(0, prefix - CONTEXT_BEFORE)
+    # Both long: an edit, whose end may lie far from its start. One side short: a value made
+    # (or emptied) whole, whose start says what it is.
+    edited = min(len(before), len(after)) > MAX_VALUE_CHARS
 
     def window(text: str) -> str:
         differs_until = len(text) - suffix
         end = min(len(text), differs_until + CONTEXT_AFTER, start + MAX_VALUE_CHARS - 6)
         shown = ("..." if start else "") + text[start:end]
-        if end < differs_until:  # the last difference lies beyond the first window
+        if edited and end < differs_until:  # the last difference lies beyond the first window
             tail_end = min(len(text), differs_until + CONTEXT_AFTER)
             tail_start = max(end, tail_end - (MAX_VALUE_CHARS - 6))
             shown += "..." + text[tail_start:tail_end]
