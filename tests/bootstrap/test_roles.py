@@ -227,7 +227,8 @@ def test_iam_writes_need_the_boundary_and_name_only_the_stacks_roles(documents, 
             ]  # fmt: skip
             if not iam_writes or iam_writes == ["iam:PassRole"] or statement["Effect"] == "Deny":
                 continue
-            if set(iam_writes) <= roles.ROLE_REMOVALS and statement["Sid"].startswith("Remove"):
+            removal = set(iam_writes) <= permission_table.ROLE_REMOVALS
+            if removal and statement["Sid"].startswith("Remove"):
                 # a role the code removes or renames is no longer named: tagged with this
                 # environment is the condition (tagging needs the exact names above)
                 assert _resources(statement) == [f"arn:aws:iam::{config.account_id}:role/fraud-*"]

@@ -23,6 +23,14 @@ class Permissions:
     """ARNs the read actions are scoped to (`*`: the service's Describe/List have no ARN form)."""
 
 
+ROLE_REMOVALS = frozenset({"iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"})
+"""What a deploy does to a role the code no longer has: it can grant nothing."""
+
+ONLY_FOR_AWS_SERVICES = {"kms:CreateGrant": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}
+"""Writes the apply role needs only so that an AWS service can act for it: RDS and Secrets
+Manager create grants on the stack's keys as the cluster is made. A grant the role asks for
+itself (to itself, or to another account's principal) is refused."""
+
 EC2 = ("arn:aws:ec2:{region}:{account}:*",)
 EC2_TAGS = ("ec2:CreateTags", "ec2:DeleteTags")
 SECURITY_GROUP_RULES = (

@@ -13,7 +13,13 @@ from typing import Any
 
 from gitops.bootstrap.boundary import boundary_policy
 from gitops.bootstrap.github_oidc import apply_subjects, plan_subjects, trust_policy
-from gitops.bootstrap.permission_table import API_GATEWAY, TABLE, Permissions
+from gitops.bootstrap.permission_table import (
+    API_GATEWAY,
+    ONLY_FOR_AWS_SERVICES,
+    ROLE_REMOVALS,
+    TABLE,
+    Permissions,
+)
 from gitops.bootstrap.state_backend import STATE_KEY_ALIAS
 from gitops.errors import GitopsError
 from infra.config import EnvironmentConfig
@@ -118,15 +124,6 @@ def _service_arns(action: str) -> tuple[str, ...]:
     if service == "cloudwatch":
         return ("arn:aws:cloudwatch:{region}:{account}:*", "arn:aws:cloudwatch::{account}:*")
     return (f"arn:aws:{service}:{{region}}:{{account}}:*",)
-
-
-ROLE_REMOVALS = frozenset({"iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"})
-"""What a deploy does to a role the code no longer has: it can grant nothing."""
-
-ONLY_FOR_AWS_SERVICES = {"kms:CreateGrant": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}
-"""Writes the apply role needs only so that an AWS service can act for it: RDS and Secrets
-Manager create grants on the stack's keys as the cluster is made. A grant the role asks for
-itself (to itself, or to another account's principal) is refused."""
 
 
 def _grouped(
