@@ -352,8 +352,15 @@ def _describe(error: ErrorDetails) -> str:
     elif error["type"] == "missing":
         message = "required field is missing"
     elif "input" in error and error["type"] not in ("value_error",):
-        message = f"{message} (got {error['input']!r})"
+        got = repr(error["input"])
+        if len(got) > MAX_ECHOED:  # a 100 KB value must not become a 100 KB error line
+            got = f"{got[: MAX_ECHOED - 3]}... ({len(got)} characters)"
+        message = f"{message} (got {got})"
     return f"{location}: {message}" if location else message
+
+
+MAX_ECHOED = 80
+"""How much of a rejected value an error line repeats."""
 
 
 def parse_environment(name: str, data: Any, source: str) -> EnvironmentConfig:

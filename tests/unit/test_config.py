@@ -264,6 +264,12 @@ def test_numbers_beyond_what_aws_takes_are_refused(
     assert f"{section}.{field}: Input should be less than or equal to" in message
 
 
+def test_a_huge_rejected_value_is_cut_in_the_error_line(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "dev", lambda d: d.update(region="x" * 100_000))
+    assert "region: String should match pattern" in message
+    assert "... (100002 characters))" in message and len(message) < 500
+
+
 def test_an_emulated_environment_is_never_deployed_by_the_pipeline(tmp_path: Path) -> None:
     message = load_error(
         tmp_path, "dev", lambda d: d.update(emulator={"endpoint": "http://127.0.0.1:4566"})
