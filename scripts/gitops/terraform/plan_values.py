@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +72,7 @@ def _redacted(value: Any, marks: Any, unknown: Any, literals: frozenset[str], *,
     marked = inside_marked or marks is True
     if isinstance(value, dict):
         keys = set(value) | (set(unknown) if isinstance(unknown, dict) else set())
-        if marked and not all(ATTRIBUTE_NAME.fullmatch(str(key)) for key in keys):
+        if marked and not _reads_as_object(keys):
             return SENSITIVE
         return {
             key: _redacted(value.get(key), _part(marks, key), _part(unknown, key), literals,
@@ -89,13 +89,24 @@ def _redacted(value: Any, marks: Any, unknown: Any, literals: frozenset[str], *,
         ]  # fmt: skip
     if not inside_marked:
         return SENSITIVE if marks is True else value
-    if value in (None, "") or isinstance(value, bool) or literal(attribute, value) in literals:
-        return value
-    return SENSITIVE
+    return value if _shown_inside_marked(value, attribute, literals) else SENSITIVE
 
 
 ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 """How every provider schema names an attribute or block; map keys (tags, headers) rarely do."""
+
+
+def _reads_as_object(keys: Iterable[object]) -> bool:
+    """Whether a dict inside a marked collection is a schema's object (its keys shown), not a
+    map whose keys may be the secret. `_redacted` and `_found_in_json` must agree on it."""
+    return all(ATTRIBUTE_NAME.fullmatch(str(key)) for key in keys)
+
+
+def _shown_inside_marked(value: Any, attribute: str, literals: frozenset[str]) -> bool:
+    """Whether a scalar inside a marked collection is shown: a constant the configuration
+    writes to this attribute, or a boolean, null or empty value. `_found_in_json` counts
+    everything else as computed, so the two rules cannot drift apart."""
+    return value in (None, "") or isinstance(value, bool) or literal(attribute, value) in literals
 
 
 def _part(marks: Any, key: str | int) -> Any:
@@ -253,9 +264,7 @@ def _found_in_json(value: Any, literals: frozenset[str], attribute: str) -> tupl
     """`_as_found_in_json`'s texts, and whether `value` holds anything computed."""
     if isinstance(value, dict | list):
         found: set[str] = set()
-        computed = isinstance(value, dict) and not all(
-            ATTRIBUTE_NAME.fullmatch(str(key)) for key in value
-        )  # a map's keys can be the secret, as `_redacted` hides them
+        computed = isinstance(value, dict) and not _reads_as_object(value)
         children = value.items() if isinstance(value, dict) else ((attribute, v) for v in value)
         for key, child in children:
             texts, child_computed = _found_in_json(child, literals, str(key))
@@ -265,7 +274,7 @@ def _found_in_json(value: Any, literals: frozenset[str], attribute: str) -> tupl
         if computed and len(whole) >= CONTAINED_SECRET_LENGTH:
             found.add(whole)
         return found, computed
-    if value in (None, "") or isinstance(value, bool) or literal(attribute, value) in literals:
+    if _shown_inside_marked(value, attribute, literals):
         return set(), False
     text = json.dumps(value)[1:-1] if isinstance(value, str) else ""
     return ({text} if len(text) >= CONTAINED_SECRET_LENGTH else set()), True
