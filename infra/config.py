@@ -281,7 +281,7 @@ class EnvironmentConfig(Model):
         # One state object per environment by convention, so a copied file cannot share one.
         state = data.get("state") if isinstance(data, dict) else None
         if isinstance(state, dict) and "key" not in state and isinstance(data.get("name"), str):
-            data = {**data, "state": {**state, "key": f"fraud-detection/{data['name']}.tfstate"}}
+            data = {**data, "state": {**state, "key": default_state_key(data["name"])}}
         return data
 
     @field_validator("tags")
@@ -342,6 +342,11 @@ class EnvironmentConfig(Model):
     def all_tags(self) -> dict[str, str]:
         """Tags in one visible order: the file's own, then Environment and Service."""
         return {**self.tags, "Environment": self.name, "Service": "fraud-detection-api"}
+
+
+def default_state_key(name: str) -> str:
+    """The state object of environment `name` when its file sets no `state.key`."""
+    return f"fraud-detection/{name}.tfstate"
 
 
 def _describe(error: ErrorDetails) -> str:

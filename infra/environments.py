@@ -19,6 +19,7 @@ from infra.config import (
     REPO_ROOT,
     ConfigError,
     EnvironmentConfig,
+    default_state_key,
     parse_environment,
 )
 
@@ -151,19 +152,15 @@ def load_environments(
                 f"{_display(environment_file(culprit.name, directory))}: state: key"
                 f" s3://{where[0]}/{where[1]} is also the state of {other.name}; give"
                 f" {culprit.name} its own state.key, or remove it to get"
-                f" {_default_state_key(culprit.name)}"
+                f" {default_state_key(culprit.name)}"
             )
         owners[where] = config
     return sorted(configs, key=pipeline_order)
 
 
-def _default_state_key(name: str) -> str:
-    return f"fraud-detection/{name}.tfstate"
-
-
 def _default_key(config: EnvironmentConfig) -> bool:
     """Whether the environment's state key is the default one (no `state.key` needed)."""
-    return config.state.key == _default_state_key(config.name)
+    return config.state.key == default_state_key(config.name)
 
 
 def main() -> int:
