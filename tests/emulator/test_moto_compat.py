@@ -86,6 +86,29 @@ def test_xray_sampling_rule_lifecycle(aws) -> None:
         xray.delete_sampling_rule(RuleName="compat")
 
 
+def test_ecr_pull_through_cache_rule_lifecycle(aws) -> None:
+    ecr = aws("ecr")
+    created = ecr.create_pull_through_cache_rule(
+        ecrRepositoryPrefix="compat-cache", upstreamRegistryUrl="public.ecr.aws"
+    )
+    assert (created["ecrRepositoryPrefix"], created["registryId"]) == ("compat-cache", ACCOUNT)
+    with pytest.raises(ClientError, match="PullThroughCacheRuleAlreadyExists"):
+        ecr.create_pull_through_cache_rule(
+            ecrRepositoryPrefix="compat-cache", upstreamRegistryUrl="public.ecr.aws"
+        )
+    (rule,) = ecr.describe_pull_through_cache_rules(ecrRepositoryPrefixes=["compat-cache"])[
+        "pullThroughCacheRules"
+    ]
+    assert rule["upstreamRegistryUrl"] == "public.ecr.aws"
+    ecr.delete_pull_through_cache_rule(ecrRepositoryPrefix="compat-cache")
+    for call in (
+        lambda: ecr.describe_pull_through_cache_rules(ecrRepositoryPrefixes=["compat-cache"]),
+        lambda: ecr.delete_pull_through_cache_rule(ecrRepositoryPrefix="compat-cache"),
+    ):
+        with pytest.raises(ClientError, match="PullThroughCacheRuleNotFound"):
+            call()
+
+
 def test_tls_only_bucket_policy_lets_https_through_and_other_denies_still_apply(aws) -> None:
     s3 = aws("s3")
     s3.create_bucket(Bucket="compat-tls")
@@ -158,6 +181,25 @@ def test_referenced_group_rule_keeps_its_description(aws, ecs_service) -> None:
         "SecurityGroupRules"
     ]
     assert read["Description"] == "from app"
+
+
+def test_prefix_list_rule_keeps_its_description(aws, ecs_service) -> None:
+    ec2 = aws("ec2")
+    group = ec2.create_security_group(GroupName="t", Description="t", VpcId=ecs_service["vpc"])
+    (s3,) = ec2.describe_prefix_lists(
+        Filters=[{"Name": "prefix-list-name", "Values": ["com.amazonaws.us-east-1.s3"]}]
+    )["PrefixLists"]
+    rule = ec2.authorize_security_group_egress(
+        GroupId=group["GroupId"],
+        IpPermissions=[{
+            "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+            "PrefixListIds": [{"PrefixListId": s3["PrefixListId"], "Description": "to S3"}],
+        }],
+    )["SecurityGroupRules"][0]  # fmt: skip
+    (read,) = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]])[
+        "SecurityGroupRules"
+    ]
+    assert (read["PrefixListId"], read["Description"]) == (s3["PrefixListId"], "to S3")
 
 
 def test_cancel_rotation_of_a_managed_rotation_secret(aws) -> None:

@@ -18,7 +18,8 @@ these operations against a live server so an upgrade that breaks them fails loud
 - ECS services drop `enableECSManagedTags`, `healthCheckGracePeriodSeconds` and
   `availabilityZoneRebalancing`; RDS clusters report an empty Serverless v1
   `ScalingConfigurationInfo` for provisioned (Serverless v2) clusters; EC2 security-group rules
-  that reference another group lose their description. Each makes every plan show a change.
+  that reference another group or a prefix list lose their description. Each makes every plan
+  show a change.
 - S3 bucket policies are enforced with their `Condition` blocks ignored, so the TLS-only
   statement every bucket carries (Deny when `aws:SecureTransport` is false) denies every
   object request. The emulator serves only HTTPS (gitops.emulator.server), so that statement can
@@ -26,6 +27,8 @@ these operations against a live server so an upgrade that breaks them fails loud
 - CodeDeploy's missing operations and its ECS blue/green deployments: gitops.emulator.codedeploy.
 - API Gateway's `UpdateIntegration` (a new origin-header value):
   gitops.emulator.apigateway_integration.
+- ECR's pull-through cache rules (the X-Ray daemon's way in from ECR Public):
+  gitops.emulator.ecr_pull_through_cache.
 - moto's server runs requests in parallel over backends that are not thread-safe, and runs an
   SDK's retry of a request it already answered a second time: gitops.emulator.serving.
 
@@ -47,6 +50,7 @@ Run: `python -m gitops.emulator.moto_compat --port 4566 [--ssl-cert C --ssl-key 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -66,7 +70,13 @@ from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from moto.xray import urls as xray_urls
 from moto.xray.responses import XRayResponse
 
-from gitops.emulator import apigateway_integration, codedeploy, iam_enforcement, serving
+from gitops.emulator import (
+    apigateway_integration,
+    codedeploy,
+    ecr_pull_through_cache,
+    iam_enforcement,
+    serving,
+)
 
 _lock = threading.Lock()
 _autoscaling_tags: dict[str, dict[str, str]] = {}
@@ -321,8 +331,22 @@ def _scaling_configuration_info(self: DBCluster) -> Any:
     return _original_scaling_info.__get__(self, DBCluster)
 
 
+_original_rule_init = SecurityGroupRule.__init__
+_rule_parameters = inspect.signature(_original_rule_init)
+
+
+def _rule_init(self: SecurityGroupRule, *args: Any, **kwargs: Any) -> None:
+    _original_rule_init(self, *args, **kwargs)
+    prefix_list = _rule_parameters.bind(self, *args, **kwargs).arguments.get("prefix_list_id")
+    self.prefix_list_description = (prefix_list or {}).get("Description")  # type: ignore[attr-defined]
+
+
 def _rule_description(self: SecurityGroupRule) -> str | None:
-    return self.ip_range.get("Description") or self.source_group.get("Description")
+    return (
+        self.ip_range.get("Description")
+        or self.source_group.get("Description")
+        or getattr(self, "prefix_list_description", None)
+    )
 
 
 def install() -> None:
@@ -344,6 +368,7 @@ def install() -> None:
         (EC2ContainerServiceResponse, "update_service",
          _keeping_service_settings(_original_update_service)),
         (DBCluster, "scaling_configuration_info", property(_scaling_configuration_info)),
+        (SecurityGroupRule, "__init__", _rule_init),
         (SecurityGroupRule, "description", property(_rule_description)),
         (XRayResponse, "create_sampling_rule", _create_sampling_rule),
         (XRayResponse, "get_sampling_rules", _get_sampling_rules),
@@ -359,6 +384,7 @@ def install() -> None:
         xray_urls.url_paths[f"{{0}}/{route}$"] = XRayResponse.dispatch
     codedeploy.install()
     apigateway_integration.install()
+    ecr_pull_through_cache.install()
     serving.install()
 
 
