@@ -56,6 +56,7 @@ def _ipv4_network(value: str) -> str:
 
 Cidr = Annotated[str, AfterValidator(_ipv4_network)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+ECR_PUBLIC = "public.ecr.aws"
 AWS_REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 
 
@@ -90,11 +91,22 @@ class ServiceConfig(Model):
     )
     xray_daemon_image: str = Field(
         pattern=r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$",
-        description="Image of the X-Ray daemon sidecar, pinned by tag or digest.",
+        description="X-Ray daemon image on ECR Public, pinned by tag or digest; tasks pull it"
+        " through the registry's pull-through cache.",
     )
     trace_sampling_rate: float = Field(
         ge=0.0, le=1.0, description="Share of requests X-Ray traces beyond the first each second."
     )
+
+    @field_validator("xray_daemon_image")
+    @classmethod
+    def _from_ecr_public(cls, image: str) -> str:
+        if not image.startswith(f"{ECR_PUBLIC}/"):
+            raise ValueError(
+                f"{image[:80]!r} is not on {ECR_PUBLIC}: tasks have no way to the internet and"
+                " pull the daemon through this registry's cache of ECR Public"
+            )
+        return image
 
     @model_validator(mode="after")
     def _task_bounds(self) -> ServiceConfig:

@@ -106,6 +106,7 @@ class Network(Construct):
 
         self.public_subnets: list[Subnet] = []
         self.private_subnets: list[Subnet] = []
+        self.private_route_tables: list[RouteTable] = []
         nat_gateways: list[NatGateway] = []
         for index in range(props.az_count):
             zone = Token.as_string(Fn.element(zones.names, index))
@@ -164,6 +165,7 @@ class Network(Construct):
                 self, f"private-{index}-rta", subnet_id=private.id, route_table_id=routes.id
             )
             self.private_subnets.append(private)
+            self.private_route_tables.append(routes)
 
         self.nat_gateways = nat_gateways
 

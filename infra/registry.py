@@ -1,4 +1,11 @@
-"""ECR repository for the API image: immutable tags, scanned on push, KMS-encrypted."""
+"""ECR repositories: the API image's, and a pull-through cache of the X-Ray daemon's.
+
+Both keep tags immutable, scan on push and encrypt with the data key. The daemon comes from ECR
+Public; the cache lets tasks pull it from this registry through the VPC's endpoints
+(infra/service_endpoints.py), so they need no way to the internet. The cache repository is made
+here rather than on first pull, so it carries the same settings and is destroyed with the stack,
+and the tasks need no `ecr:CreateRepository`. Its immutable tag keeps the bytes first pulled.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import json
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.ecr_lifecycle_policy import EcrLifecyclePolicy
+from cdktf_cdktf_provider_aws.ecr_pull_through_cache_rule import EcrPullThroughCacheRule
 from cdktf_cdktf_provider_aws.ecr_repository import (
     EcrRepository,
     EcrRepositoryEncryptionConfiguration,
@@ -13,13 +21,28 @@ from cdktf_cdktf_provider_aws.ecr_repository import (
 )
 from constructs import Construct
 
+from infra.config import ECR_PUBLIC
 from infra.naming import Naming
+
+CACHE_PREFIX_LIMIT = 30
+"""AWS's longest pull-through cache prefix."""
+
+
+def public_image_parts(image: str) -> tuple[str, str]:
+    """`public.ecr.aws/xray/aws-xray-daemon:3.3.14` -> (`xray/aws-xray-daemon`, `:3.3.14`)."""
+    path = image.removeprefix(f"{ECR_PUBLIC}/")
+    if path == image:
+        raise ValueError(f"{image}: not an ECR Public image ({ECR_PUBLIC}/...)")
+    cut = path.find("@") if "@" in path else path.rfind(":")
+    return (path[:cut], path[cut:]) if cut > 0 else (path, "")
 
 
 @dataclass(frozen=True)
 class RegistryProps:
     naming: Naming
     kms_key_arn: str
+    sidecar_image: str
+    """The X-Ray daemon on ECR Public (`public.ecr.aws/...:tag` or `@sha256:...`)."""
     keep_untagged_days: int = 14
     """Left out, untagged images (superseded builds) are removed after two weeks."""
 
@@ -27,19 +50,39 @@ class RegistryProps:
 class Registry(Construct):
     def __init__(self, scope: Construct, id: str, props: RegistryProps) -> None:
         super().__init__(scope, id)
-        self.repository = EcrRepository(
+        naming = props.naming
+
+        def repository(key: str, name: str) -> EcrRepository:
+            return EcrRepository(
+                self,
+                key,
+                name=name,
+                image_tag_mutability="IMMUTABLE",
+                image_scanning_configuration=EcrRepositoryImageScanningConfiguration(
+                    scan_on_push=True
+                ),
+                encryption_configuration=[
+                    EcrRepositoryEncryptionConfiguration(
+                        encryption_type="KMS", kms_key=props.kms_key_arn
+                    )
+                ],
+                tags=naming.tags(key),
+            )
+
+        self.repository = repository("api", naming.name("api"))
+        # One rule per prefix in a registry: the environment's name keeps two stacks that share
+        # an account apart.
+        cache = EcrPullThroughCacheRule(
             self,
-            "api",
-            name=props.naming.name("api"),
-            image_tag_mutability="IMMUTABLE",
-            image_scanning_configuration=EcrRepositoryImageScanningConfiguration(scan_on_push=True),
-            encryption_configuration=[
-                EcrRepositoryEncryptionConfiguration(
-                    encryption_type="KMS", kms_key=props.kms_key_arn
-                )
-            ],
-            tags=props.naming.tags("api"),
+            "ecr-public-cache",
+            ecr_repository_prefix=naming.bounded(CACHE_PREFIX_LIMIT, "ecr-public"),
+            upstream_registry_url=ECR_PUBLIC,
         )
+        path, reference = public_image_parts(props.sidecar_image)
+        # Named through the rule's prefix, so the repository (and the task) come after the rule.
+        self.sidecar_repository = repository("sidecar", f"{cache.ecr_repository_prefix}/{path}")
+        self.sidecar_image = f"{self.sidecar_repository.repository_url}{reference}"
+        """What the task runs: the daemon's image through this registry's cache."""
         EcrLifecyclePolicy(
             self,
             "lifecycle",

@@ -1,6 +1,9 @@
 """Security groups of the three tiers, each open only to the tier in front of it.
 
 internet -> ALB (443, and 80 only to redirect) -> ECS tasks (container port) -> Aurora (5432).
+The tasks' only other way out is HTTPS to the AWS service endpoints inside the VPC (their own
+group here; S3's gateway endpoint in infra/service_endpoints.py): no group lets anything out to
+the internet.
 Rules are separate resources, so the groups can reference each other without a cycle.
 443 stays open to everyone because API Gateway calls from addresses AWS does not list; the
 load balancer's own web ACL lets through only API Gateway's origin header or the operator
@@ -51,8 +54,10 @@ class SecurityGroups(Construct):
         self.load_balancer = group("alb", "Public HTTPS entry to the fraud API load balancer")
         self.service = group("tasks", "Fraud API tasks: reachable only from the load balancer")
         self.database = group("db", "Aurora: reachable only from the fraud API tasks")
+        self.endpoints = group("endpoints", "AWS service endpoints: reachable only from the tasks")
 
         alb, tasks, db = self.load_balancer.id, self.service.id, self.database.id
+        endpoints = self.endpoints.id
         app_port = props.container_port
         # (construct id, group, inbound?, port, peer group or CIDR, why). Ids are part of the
         # contract: renaming one replaces the rule.
@@ -61,8 +66,10 @@ class SecurityGroups(Construct):
             (f"alb-in-{HTTP_PORT}", alb, True, HTTP_PORT, ANYWHERE_IPV4, REDIRECT_ONLY),
             ("alb-out-tasks", alb, False, app_port, tasks, "Forward to the API tasks"),
             ("tasks-in-alb", tasks, True, app_port, alb, "Requests from the load balancer"),
-            ("tasks-out-https", tasks, False, HTTPS_PORT, ANYWHERE_IPV4,
-             "HTTPS to AWS APIs (ECR, Secrets Manager, X-Ray, Logs) through NAT"),
+            ("tasks-out-endpoints", tasks, False, HTTPS_PORT, endpoints,
+             "HTTPS to the AWS service endpoints (ECR, Logs, Secrets Manager, X-Ray)"),
+            ("endpoints-in-tasks", endpoints, True, HTTPS_PORT, tasks,
+             "HTTPS from the API tasks only"),
             ("tasks-out-db", tasks, False, POSTGRES_PORT, db, "PostgreSQL to Aurora"),
             ("db-in-tasks", db, True, POSTGRES_PORT, tasks, "PostgreSQL from the API tasks only"),
         )  # fmt: skip

@@ -50,6 +50,9 @@ class ServiceProps:
     """`repository@sha256:...`: the release's digest in this environment's repository."""
     repository_arn: str
     xray_daemon_image: str
+    """The daemon through this registry's pull-through cache (infra/registry.py)."""
+    xray_repository_arn: str
+    """The cache repository the daemon is pulled (and on first pull, imported) into."""
     subnet_ids: Sequence[str]
     """Private subnets; tasks never get a public IP."""
     security_group_id: str
@@ -112,6 +115,7 @@ class FargateService(Construct):
                 account_id=props.account_id,
                 region=props.region,
                 repository_arn=props.repository_arn,
+                sidecar_repository_arn=props.xray_repository_arn,
                 log_group_arn=self.log_group.arn,
                 secret_arn=props.secret_arn,
                 secret_kms_key_arn=props.secret_kms_key_arn,

@@ -27,6 +27,7 @@ from infra.origin_verification import OriginVerification, OriginVerificationProp
 from infra.registry import Registry, RegistryProps
 from infra.security_groups import SecurityGroups, SecurityGroupsProps
 from infra.service import FargateService, ServiceProps
+from infra.service_endpoints import ServiceEndpoints, ServiceEndpointsProps
 from infra.tracing import Tracing, TracingProps
 from infra.waf import OriginCheck, Waf, WafProps
 
@@ -112,7 +113,27 @@ class FraudDetectionStack(TerraformStack):
             ),
         )
         registry = Registry(
-            self, "registry", RegistryProps(naming=naming, kms_key_arn=keys.data.arn)
+            self,
+            "registry",
+            RegistryProps(
+                naming=naming,
+                kms_key_arn=keys.data.arn,
+                sidecar_image=config.service.xray_daemon_image,
+            ),
+        )
+        ServiceEndpoints(
+            self,
+            "endpoints",
+            ServiceEndpointsProps(
+                naming=naming,
+                account_id=account_id,
+                region=region,
+                vpc_id=self.network.vpc.id,
+                subnet_ids=self.network.private_subnet_ids,
+                route_table_ids=[table.id for table in self.network.private_route_tables],
+                security_group_id=groups.endpoints.id,
+                tasks_security_group_id=groups.service.id,
+            ),
         )
         database = Database(
             self,
@@ -156,7 +177,8 @@ class FraudDetectionStack(TerraformStack):
                 region=region,
                 image=registry.image(config.release.image_digest),
                 repository_arn=registry.repository.arn,
-                xray_daemon_image=config.service.xray_daemon_image,
+                xray_daemon_image=registry.sidecar_image,
+                xray_repository_arn=registry.sidecar_repository.arn,
                 subnet_ids=self.network.private_subnet_ids,
                 security_group_id=groups.service.id,
                 target_group_arn=load_balancer.active_target_group.arn,

@@ -1,7 +1,9 @@
 """IAM roles of the API task, least privilege: each statement names its one resource.
 
-- execution role (used by ECS to start the task): pull this repository's image, write this
-  log group. `ecr:GetAuthorizationToken` has no resource-level form, so it takes `*`.
+- execution role (used by ECS to start the task): pull the API image from its repository and
+  the X-Ray daemon from its pull-through cache repository (importing it from ECR Public on the
+  first pull), write this log group. `ecr:GetAuthorizationToken` has no resource-level form,
+  so it takes `*`.
 - task role (used by the API code): read the one database secret, decrypt it through Secrets
   Manager only, write its own log group, and send traces. X-Ray's write and sampling actions
   have no resource-level form, so they take `*`.
@@ -25,6 +27,11 @@ XRAY_WRITE_ACTIONS = (
     "xray:GetSamplingTargets",
     "xray:GetSamplingStatisticSummaries",
 )
+PULL_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+)
 REGISTRY_LOGIN_ACTION = "ecr:GetAuthorizationToken"  # pragma: allowlist secret
 RESOURCE_WILDCARD_REASON = {
     REGISTRY_LOGIN_ACTION: "authorizes the registry as a whole; no resource-level form",
@@ -47,6 +54,8 @@ class TaskRolesProps:
     account_id: str
     region: str
     repository_arn: str
+    sidecar_repository_arn: str
+    """The X-Ray daemon's pull-through cache repository (infra/registry.py)."""
     log_group_arn: str
     secret_arn: str
     """The one secret the API may read: the database master secret."""
@@ -74,14 +83,11 @@ class TaskRoles(Construct):
             role=self.execution.id,
             policy=document(
                 statement("AuthorizeRegistry", [REGISTRY_LOGIN_ACTION], "*"),
+                statement("PullApiImage", PULL_ACTIONS, [props.repository_arn]),
                 statement(
-                    "PullApiImage",
-                    [
-                        "ecr:BatchCheckLayerAvailability",
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                    ],
-                    [props.repository_arn],
+                    "PullDaemonThroughTheCache",
+                    [*PULL_ACTIONS, "ecr:BatchImportUpstreamImage"],
+                    [props.sidecar_repository_arn],
                 ),
                 write_logs,
             ),

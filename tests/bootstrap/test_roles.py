@@ -37,11 +37,14 @@ WILDCARD_ACTIONS = {
     "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags",
     "elasticloadbalancing:DescribeTargetGroupAttributes",
     "elasticloadbalancing:DescribeTargetGroups", "kms:ListAliases", "logs:DescribeLogGroups",
-    "xray:GetSamplingRules",
+    "xray:GetSamplingRules", "ec2:DescribePrefixLists", "ec2:DescribeVpcEndpoints",
+    "ecr:DescribePullThroughCacheRules",
     # writes
     "ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition", "elasticloadbalancing:SetWebAcl",
     "kms:CreateKey", "logs:CreateLogDelivery", "logs:DeleteLogDelivery",
     "logs:DescribeResourcePolicies", "logs:PutResourcePolicy",
+    # pull-through cache rules belong to the registry, which has no ARN of its own
+    "ecr:CreatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule",
     # prod's alarm e-mail subscription: SNS authorizes subscription calls on the topic, but
     # AWS's reference lists no resource type for them
     "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe",
@@ -444,7 +447,7 @@ def test_the_boundary_covers_what_the_stacks_roles_are_granted(stacks) -> None:
                 actions = statement["Action"]
                 granted.update([actions] if isinstance(actions, str) else actions)
         # iam:PassRole is in the boundary only to ECS tasks, on fraud- roles (its own statement)
-        bounded = {*boundary.BOUNDARY_ACTIONS, *boundary.SECRET_ACTIONS}
+        bounded = {*boundary.BOUNDARY_ACTIONS, *boundary.SECRET_ACTIONS, *boundary.CACHE_IMPORTS}
         assert granted - bounded <= {"iam:PassRole"}
 
 

@@ -120,12 +120,15 @@ def test_every_bucket_is_private_versioned_encrypted_tls_only_and_expiring(stack
 
 
 @PER_ENV
-def test_ecr_repository_is_immutable_scanned_and_kms_encrypted(stacks, env) -> None:
-    repository = one(stacks[env], "aws_ecr_repository")
-    assert repository["image_tag_mutability"] == "IMMUTABLE"
-    assert repository["image_scanning_configuration"]["scan_on_push"] is True
-    assert repository["encryption_configuration"][0]["encryption_type"] == "KMS"
-    assert repository["name"] == f"fraud-api-{env}"
+def test_ecr_repositories_are_immutable_scanned_and_kms_encrypted(stacks, env) -> None:
+    repositories = resources(stacks[env], "aws_ecr_repository").values()
+    assert len(repositories) == 2  # the API's, and the X-Ray daemon's pull-through cache
+    for repository in repositories:
+        assert repository["image_tag_mutability"] == "IMMUTABLE"
+        assert repository["image_scanning_configuration"]["scan_on_push"] is True
+        assert repository["encryption_configuration"][0]["encryption_type"] == "KMS"
+    _, api = find(stacks[env], "aws_ecr_repository", "registry/api")
+    assert api["name"] == f"fraud-api-{env}"
 
 
 @PER_ENV
@@ -153,7 +156,10 @@ def test_xray_daemon_sidecar(stacks, env) -> None:
     xray = container(stacks[env], "xray-daemon")
     assert xray["portMappings"] == [{"containerPort": 2000, "protocol": "udp"}]
     assert xray["readonlyRootFilesystem"] is True
-    assert xray["image"] == load_environment(env).service.xray_daemon_image
+    # ECR Public's image, pulled through this registry's cache: same path and tag
+    upstream = load_environment(env).service.xray_daemon_image.removeprefix("public.ecr.aws/")
+    cache = ref(stacks[env], "aws_ecr_repository", "registry/sidecar", "repository_url")
+    assert xray["image"] == f"{cache}{upstream[upstream.index(':') :]}"
 
 
 @PER_ENV

@@ -147,6 +147,12 @@ def test_bad_cidr(tmp_path: Path, cidr: str, expected: str) -> None:
     assert "network.vpc_cidr:" in message and expected in message
 
 
+def test_the_daemon_image_must_come_from_ecr_public(tmp_path: Path) -> None:
+    image = "docker.io/amazon/aws-xray-daemon:3.3.14"
+    message = load_error(tmp_path, "dev", lambda d: d["service"].update(xray_daemon_image=image))
+    assert f"service.xray_daemon_image: {image!r} is not on public.ecr.aws" in message
+
+
 def test_unknown_key(tmp_path: Path) -> None:
     message = load_error(tmp_path, "dev", lambda d: d["service"].update(max_taks=3))
     assert "service.max_taks: unknown key" in message

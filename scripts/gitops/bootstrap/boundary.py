@@ -26,6 +26,9 @@ BOUNDARY_ACTIONS = (
 )  # fmt: skip
 """The most a role of the stack may do on any resource: what its own policies and the AWS
 managed policies it attaches grant (a test checks both against this list and SECRET_ACTIONS)."""
+CACHE_IMPORTS = ("ecr:BatchImportUpstreamImage",)
+"""ECS task execution's first pull of the X-Ray daemon through the pull-through cache: only
+into the stack's own repositories."""
 SECRET_READS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
 SECRET_DECRYPT = ("kms:Decrypt",)
 SECRET_ACTIONS = (*SECRET_READS, *SECRET_DECRYPT)
@@ -62,6 +65,10 @@ def boundary_policy(config: EnvironmentConfig) -> dict[str, Any]:
             "DecryptOnlyThroughSecretsManager", SECRET_DECRYPT,
             [f"arn:aws:kms:{config.region}:{config.account_id}:key/*"],
             condition=through_secrets_manager,
+        ),
+        _statement(
+            "ImportOnlyIntoStackRepositories", CACHE_IMPORTS,
+            [f"arn:aws:ecr:{config.region}:{config.account_id}:repository/fraud-*"],
         ),
         _statement(
             "PassOnlyStackRolesToEcsTasks", ["iam:PassRole"],

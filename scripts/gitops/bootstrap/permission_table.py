@@ -129,6 +129,12 @@ TABLE: dict[str, Permissions] = {
         read=("ec2:DescribeSecurityGroupRules",),
         write=(*SECURITY_GROUP_RULES, *EC2_TAGS),
         arns=EC2),
+    "aws_vpc_endpoint": Permissions(
+        read=("ec2:DescribeVpcEndpoints", "ec2:DescribePrefixLists"),
+        # Private DNS associates an AWS-managed hosted zone with the VPC (AWS PrivateLink docs).
+        write=("ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:DeleteVpcEndpoints",
+               "route53:AssociateVPCWithHostedZone", *EC2_TAGS),
+        arns=(*EC2, "arn:aws:route53:::hostedzone/*")),
     "aws_flow_log": Permissions(
         read=("ec2:DescribeFlowLogs",),
         write=("ec2:CreateFlowLogs", "ec2:DeleteFlowLogs", *EC2_TAGS),
@@ -222,6 +228,10 @@ TABLE.update({
         read=("ecr:DescribeRepositories", "ecr:ListTagsForResource"),
         write=("ecr:CreateRepository", "ecr:DeleteRepository", "ecr:PutImageScanningConfiguration",
                "ecr:PutImageTagMutability", "ecr:TagResource", "ecr:UntagResource"),
+        arns=("arn:aws:ecr:{region}:{account}:repository/fraud-*",)),
+    "aws_ecr_pull_through_cache_rule": Permissions(
+        read=("ecr:DescribePullThroughCacheRules",),
+        write=("ecr:CreatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule"),
         arns=("arn:aws:ecr:{region}:{account}:repository/fraud-*",)),
     "aws_ecr_lifecycle_policy": Permissions(
         read=("ecr:GetLifecyclePolicy",),
