@@ -9,16 +9,10 @@ from __future__ import annotations
 
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-from fd_common import blocks, first, strings
+from fd_common import blocks, first, open_to_anywhere
 
-ANYWHERE = frozenset({"0.0.0.0/0", "::/0"})
 WEB_PORTS = frozenset({80, 443})
 PORT_PROTOCOLS = frozenset({"tcp", "udp", "6", "17"})
-
-
-def open_to_anywhere(rule: dict) -> bool:
-    keys = ("cidr_blocks", "ipv6_cidr_blocks", "cidr_ipv4", "cidr_ipv6")
-    return any(cidr in ANYWHERE for key in keys for cidr in strings(rule.get(key)))
 
 
 def web_only(rule: dict, protocol_key: str) -> bool:

@@ -61,6 +61,15 @@ def strings(value: Any) -> Iterator[str]:
             yield from strings(item)
 
 
+ANYWHERE = frozenset({"0.0.0.0/0", "::/0"})
+
+
+def open_to_anywhere(rule: dict[str, Any]) -> bool:
+    """Whether a security-group rule (inline block or rule resource) names the whole internet."""
+    keys = ("cidr_blocks", "ipv6_cidr_blocks", "cidr_ipv4", "cidr_ipv6")
+    return any(cidr in ANYWHERE for key in keys for cidr in strings(rule.get(key)))
+
+
 def tag_map(value: Any) -> dict[str, Any]:
     """Tags as a plain dict, from checkov's `[{...}]` or raw JSON's `{...}`."""
     while isinstance(value, list) and value:
