@@ -2,9 +2,11 @@
 
 Both keep tags immutable, scan on push and encrypt with the data key. The daemon comes from ECR
 Public; the cache lets tasks pull it from this registry through the VPC's endpoints
-(infra/service_endpoints.py), so they need no way to the internet. The cache repository is made
-here rather than on first pull, so it carries the same settings and is destroyed with the stack,
-and the tasks need no `ecr:CreateRepository`. Its immutable tag keeps the bytes first pulled.
+(infra/service_endpoints.py), scanned and encrypted like the API's. (Its first pull is still
+served from upstream over NAT: docs/stack.md.) The cache repository is made
+here rather than on first pull, so it carries the same settings and is destroyed with the stack
+(with the cached image), and the tasks need no `ecr:CreateRepository`. Its immutable tag keeps
+the bytes first pulled. Only the API's repository expires untagged images.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class Registry(Construct):
         super().__init__(scope, id)
         naming = props.naming
 
-        def repository(key: str, name: str) -> EcrRepository:
+        def repository(key: str, name: str, *, force_delete: bool = False) -> EcrRepository:
             return EcrRepository(
                 self,
                 key,
@@ -67,6 +69,7 @@ class Registry(Construct):
                     )
                 ],
                 tags=naming.tags(key),
+                force_delete=force_delete,
             )
 
         self.repository = repository("api", naming.name("api"))
@@ -80,7 +83,10 @@ class Registry(Construct):
         )
         path, reference = public_image_parts(props.sidecar_image)
         # Named through the rule's prefix, so the repository (and the task) come after the rule.
-        self.sidecar_repository = repository("sidecar", f"{cache.ecr_repository_prefix}/{path}")
+        # It holds only a copy of a public image, which a destroy may delete with it.
+        self.sidecar_repository = repository(
+            "sidecar", f"{cache.ecr_repository_prefix}/{path}", force_delete=True
+        )
         self.sidecar_image = f"{self.sidecar_repository.repository_url}{reference}"
         """What the task runs: the daemon's image through this registry's cache."""
         EcrLifecyclePolicy(

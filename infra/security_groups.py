@@ -1,9 +1,11 @@
 """Security groups of the three tiers, each open only to the tier in front of it.
 
 internet -> ALB (443, and 80 only to redirect) -> ECS tasks (container port) -> Aurora (5432).
-The tasks' only other way out is HTTPS to the AWS service endpoints inside the VPC (their own
-group here; S3's gateway endpoint in infra/service_endpoints.py): no group lets anything out to
-the internet.
+The tasks reach the AWS APIs they use through the service endpoints inside the VPC (their own
+group here; S3's gateway endpoint in infra/service_endpoints.py). One rule still lets them out
+to the internet through NAT, for the X-Ray daemon's first pull through the registry's cache,
+which AWS serves from upstream over NAT when ECR is reached through endpoints: a reviewed
+exception to CKV_FD_15 until the cache is filled from outside the VPC (docs/stack.md).
 Rules are separate resources, so the groups can reference each other without a cycle.
 443 stays open to everyone because API Gateway calls from addresses AWS does not list; the
 load balancer's own web ACL lets through only API Gateway's origin header or the operator
@@ -66,6 +68,8 @@ class SecurityGroups(Construct):
             (f"alb-in-{HTTP_PORT}", alb, True, HTTP_PORT, ANYWHERE_IPV4, REDIRECT_ONLY),
             ("alb-out-tasks", alb, False, app_port, tasks, "Forward to the API tasks"),
             ("tasks-in-alb", tasks, True, app_port, alb, "Requests from the load balancer"),
+            ("tasks-out-https", tasks, False, HTTPS_PORT, ANYWHERE_IPV4,
+             "HTTPS through NAT: the X-Ray daemon's first pull through the ECR cache"),
             ("tasks-out-endpoints", tasks, False, HTTPS_PORT, endpoints,
              "HTTPS to the AWS service endpoints (ECR, Logs, Secrets Manager, X-Ray)"),
             ("endpoints-in-tasks", endpoints, True, HTTPS_PORT, tasks,

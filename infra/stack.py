@@ -121,7 +121,7 @@ class FraudDetectionStack(TerraformStack):
                 sidecar_image=config.service.xray_daemon_image,
             ),
         )
-        ServiceEndpoints(
+        endpoints = ServiceEndpoints(
             self,
             "endpoints",
             ServiceEndpointsProps(
@@ -198,7 +198,8 @@ class FraudDetectionStack(TerraformStack):
                     "APP_VERSION": config.release.app_version,
                     "LOG_LEVEL": config.release.log_level,
                 },
-                depends_on=[load_balancer.https_listener],
+                # Tasks start once their listener and their ways to the AWS APIs exist.
+                depends_on=[load_balancer.https_listener, *endpoints.dependables],
             ),
         )
         origin = OriginVerification(

@@ -118,7 +118,7 @@ def test_service_scaling_and_tracing_read_back(deployed, aws) -> None:
     assert groups == {"fraud-tg-blue-local", "fraud-tg-green-local"}
 
 
-def test_the_tasks_reach_only_aurora_and_the_aws_endpoints(deployed, aws) -> None:
+def test_the_tasks_reach_aurora_the_aws_endpoints_and_only_https_beyond(deployed, aws) -> None:
     ec2 = aws("ec2")
     (vpc,) = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["fraud-vpc-local"]}])[
         "Vpcs"
@@ -130,7 +130,12 @@ def test_the_tasks_reach_only_aurora_and_the_aws_endpoints(deployed, aws) -> Non
         Filters=[{"Name": "group-id", "Values": [groups["fraud-tasks-local"]]}]
     )["SecurityGroupRules"]
     egress = sorted(
-        (r["FromPort"], r.get("ReferencedGroupInfo", {}).get("GroupId") or r.get("PrefixListId"))
+        (
+            r["FromPort"],
+            r.get("ReferencedGroupInfo", {}).get("GroupId")
+            or r.get("PrefixListId")
+            or r.get("CidrIpv4"),
+        )
         for r in rules
         if r["IsEgress"]
     )
@@ -140,6 +145,7 @@ def test_the_tasks_reach_only_aurora_and_the_aws_endpoints(deployed, aws) -> Non
         Filters=[{"Name": "prefix-list-name", "Values": [s3["ServiceName"]]}]
     )["PrefixLists"]
     assert egress == sorted([
+        (443, "0.0.0.0/0"),  # the reviewed exception: the daemon's first pull (policies/skips.yaml)
         (443, groups["fraud-endpoints-local"]), (443, s3_list["PrefixListId"]),
         (5432, groups["fraud-db-local"]),
     ])  # fmt: skip

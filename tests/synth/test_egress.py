@@ -1,29 +1,44 @@
-"""Where the API tasks can send traffic: the load balancer's health checks aside, only to Aurora,
-to the AWS service endpoints inside the VPC, and to S3 through its gateway (PCI DSS 1.3.2)."""
+"""Where the API tasks can send traffic: the load balancer's health checks aside, to Aurora, to
+the AWS service endpoints inside the VPC, to S3 through its gateway, and (the one reviewed
+exception, until the daemon's cache is filled from outside the VPC) HTTPS through NAT."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from gitops.policy import gate as policy
 
 from infra.environments import environment_names, load_environment
-from infra.registry import public_image_parts
+from infra.naming import Naming
+from infra.registry import CACHE_PREFIX_LIMIT, public_image_parts
 from infra.service_endpoints import INTERFACE_SERVICES
 from tests.helpers import find, ref, resources
 
 PER_ENV = pytest.mark.parametrize("env", environment_names())
 ANYWHERE = ("0.0.0.0/0", "::/0")
+INTERNET_EXCEPTION = "security-groups/tasks-out-https"
 
 
 @PER_ENV
-def test_no_security_group_lets_anything_out_to_the_internet(stacks, env) -> None:
+def test_only_the_reviewed_rule_lets_anything_out_to_the_internet(stacks, env) -> None:
     egress = resources(stacks[env], "aws_vpc_security_group_egress_rule").values()
-    assert egress
-    for rule in egress:
-        assert rule.get("cidr_ipv4") not in ANYWHERE and rule.get("cidr_ipv6") not in ANYWHERE
+    to_internet = [
+        rule["//"]["metadata"]["path"].split("/", 1)[1]
+        for rule in egress
+        if rule.get("cidr_ipv4") in ANYWHERE or rule.get("cidr_ipv6") in ANYWHERE
+    ]
+    assert to_internet == [INTERNET_EXCEPTION]
+    _, rule = find(stacks[env], "aws_vpc_security_group_egress_rule", INTERNET_EXCEPTION)
+    assert (rule["from_port"], rule["to_port"], rule["ip_protocol"]) == (443, 443, "tcp")
     for group in resources(stacks[env], "aws_security_group").values():
         assert not group.get("egress"), group  # inline rules would escape the loop above
+
+
+def test_the_internet_exception_is_a_reviewed_skip_of_ckv_fd_15() -> None:
+    (entry,) = [skip for skip in policy.load_skips() if skip.check == "CKV_FD_15"]
+    assert entry.resources == (INTERNET_EXCEPTION,) and entry.environments is None
+    assert "first pull" in entry.reason and "Remove this rule" in entry.reason
 
 
 @PER_ENV
@@ -31,11 +46,17 @@ def test_tasks_reach_only_aurora_the_endpoints_and_s3(stacks, env) -> None:
     stack = stacks[env]
     tasks = ref(stack, "aws_security_group", "security-groups/tasks", "id")
     peers = {
-        (rule["from_port"], rule.get("referenced_security_group_id") or rule["prefix_list_id"])
+        (
+            rule["from_port"],
+            rule.get("referenced_security_group_id")
+            or rule.get("prefix_list_id")
+            or rule["cidr_ipv4"],
+        )
         for rule in resources(stack, "aws_vpc_security_group_egress_rule").values()
         if rule["security_group_id"] == tasks
     }
     assert peers == {
+        (443, "0.0.0.0/0"),
         (5432, ref(stack, "aws_security_group", "security-groups/db", "id")),
         (443, ref(stack, "aws_security_group", "security-groups/endpoints", "id")),
         (443, ref(stack, "aws_vpc_endpoint", "endpoints/s3", "prefix_list_id")),
@@ -100,7 +121,8 @@ def test_the_daemon_is_pulled_through_this_registrys_cache(stacks, env) -> None:
     stack = stacks[env]
     (rule,) = resources(stack, "aws_ecr_pull_through_cache_rule").values()
     assert rule["upstream_registry_url"] == "public.ecr.aws"
-    assert rule["ecr_repository_prefix"] == f"fraud-ecr-public-{env}"
+    assert rule["ecr_repository_prefix"] == Naming(env).bounded(CACHE_PREFIX_LIMIT, "ecr-public")
+    assert rule["ecr_repository_prefix"].startswith("fraud-ecr-public-")
     _, cache = find(stack, "aws_ecr_repository", "registry/sidecar")
     path, _ = public_image_parts(load_environment(env).service.xray_daemon_image)
     prefix = ref(stack, "aws_ecr_pull_through_cache_rule", "registry/ecr-public-cache",
@@ -111,6 +133,7 @@ def test_the_daemon_is_pulled_through_this_registrys_cache(stacks, env) -> None:
     pull = statements["PullDaemonThroughTheCache"]
     assert "ecr:BatchImportUpstreamImage" in pull["Action"]
     assert pull["Resource"] == [ref(stack, "aws_ecr_repository", "registry/sidecar", "arn")]
+    assert cache["force_delete"] is True  # holds only a copy of a public image
     assert not any("ecr:CreateRepository" in s["Action"] for s in statements.values())
 
 
