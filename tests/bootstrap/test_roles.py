@@ -367,6 +367,37 @@ def test_the_boundary_reads_only_the_database_secret(documents) -> None:
         }
 
 
+def test_the_boundary_leaves_on_any_resource_only_what_aws_cannot_scope(documents) -> None:
+    for env, document in documents.items():
+        config = load_environment(env)
+        statements = document["permissions_boundary"]["policy"]["Statement"]
+        starred = {
+            action
+            for s in statements
+            if s["Effect"] == "Allow" and s["Resource"] == "*"
+            for action in s["Action"]
+        }
+        scopable = starred - set(boundary.LOG_WRITES)  # the reviewed exception: LOG_WRITES says why
+        assert roles.wildcard_only(scopable) == scopable, scopable - roles.wildcard_only(scopable)
+        region, account = config.region, config.account_id
+
+        def resources_of(action: str, statements: list[dict[str, Any]] = statements) -> list[str]:
+            (found,) = [s for s in statements if s["Effect"] == "Allow" and action in s["Action"]]
+            return _resources(found)
+
+        assert resources_of("ecs:CreateTaskSet") == [
+            f"arn:aws:ecs:{region}:{account}:service/fraud-cluster-{env}/*",
+            f"arn:aws:ecs:{region}:{account}:task-set/fraud-cluster-{env}/*",
+        ]
+        assert resources_of("ecr:BatchGetImage") == [
+            f"arn:aws:ecr:{region}:{account}:repository/fraud-*"
+        ]
+        assert resources_of("iam:PassRole") == [f"arn:aws:iam::{account}:role/fraud-*-{env}"]
+        assert resources_of("cloudwatch:DescribeAlarms") == [
+            f"arn:aws:cloudwatch:{region}:{account}:alarm:fraud-*-{env}"
+        ]
+
+
 def test_linters_find_no_escalation_exposure_or_exfiltration(documents) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # parliament imports the deprecated pkg_resources
@@ -447,7 +478,7 @@ def test_the_boundary_covers_what_the_stacks_roles_are_granted(stacks) -> None:
                 actions = statement["Action"]
                 granted.update([actions] if isinstance(actions, str) else actions)
         # iam:PassRole is in the boundary only to ECS tasks, on fraud- roles (its own statement)
-        bounded = {*boundary.BOUNDARY_ACTIONS, *boundary.SECRET_ACTIONS, *boundary.CACHE_IMPORTS}
+        bounded = {*boundary.BOUNDARY_ACTIONS, *boundary.SECRET_ACTIONS}
         assert granted - bounded <= {"iam:PassRole"}
 
 

@@ -6,29 +6,51 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config import EnvironmentConfig
+from infra.naming import Naming
 
-BOUNDARY_ACTIONS = (
-    # ECS task execution: pull the image, write the log group
-    "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
-    "ecr:BatchGetImage",
-    # the API task: traces; API Gateway and RDS monitoring: their log groups
+ON_ANY_RESOURCE = (
+    # authorizing to the registry, and X-Ray: AWS has no resource-level form for them
+    "ecr:GetAuthorizationToken",
     "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
     "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries",
+    # CodeDeploy reads the load balancer: Describe* has no resource-level form
+    "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups",
+)  # fmt: skip
+LOG_WRITES = (
     "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
     "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents",
     "logs:PutRetentionPolicy",
-    # CodeDeploy's blue/green role: shift the ECS service between task sets and listeners,
-    # watch the rollback alarms, hand the task roles to ECS (its own policy says to whom)
-    "ecs:CreateTaskSet", "ecs:DeleteTaskSet", "ecs:DescribeServices",
-    "ecs:UpdateServicePrimaryTaskSet", "elasticloadbalancing:DescribeListeners",
-    "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
-    "elasticloadbalancing:ModifyListener", "cloudwatch:DescribeAlarms",
 )  # fmt: skip
-"""The most a role of the stack may do on any resource: what its own policies and the AWS
-managed policies it attaches grant (a test checks both against this list and SECRET_ACTIONS)."""
-CACHE_IMPORTS = ("ecr:BatchImportUpstreamImage",)
-"""ECS task execution's first pull of the X-Ray daemon through the pull-through cache: only
-into the stack's own repositories."""
+"""The tasks' log group, and the groups AWS names itself for the managed policies of API Gateway
+(`API-Gateway-Execution-Logs_<api>/<stage>`) and RDS enhanced monitoring (`RDSOSMetrics`): left
+on any group until a real account shows those names; each role's own policy names its group."""
+IMAGE_PULLS = (
+    "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
+    "ecr:BatchImportUpstreamImage",
+)  # fmt: skip
+"""ECS task execution: the API image and the X-Ray daemon (imported through the pull-through
+cache on its first pull), only from the stack's own `fraud-*` repositories."""
+SERVICE_SHIFTS = (
+    "ecs:CreateTaskSet", "ecs:DeleteTaskSet", "ecs:DescribeServices",
+    "ecs:UpdateServicePrimaryTaskSet",
+)  # fmt: skip
+"""CodeDeploy's blue/green role: task sets of this environment's cluster only."""
+LISTENER_SHIFTS = ("elasticloadbalancing:ModifyListener",)
+"""CodeDeploy's blue/green role: listeners of the stack's load balancers only."""
+ALARM_READS = ("cloudwatch:DescribeAlarms",)
+"""CodeDeploy's blue/green role: this environment's rollback alarms only."""
+BOUNDARY_ACTIONS = (
+    *ON_ANY_RESOURCE,
+    *LOG_WRITES,
+    *IMAGE_PULLS,
+    *SERVICE_SHIFTS,
+    *LISTENER_SHIFTS,
+    *ALARM_READS,
+)
+"""The most a role of the stack may do, each group on the resources its statement names: what
+its own policies and the AWS managed policies it attaches grant (a test checks both against
+this list and SECRET_ACTIONS)."""
 SECRET_READS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
 SECRET_DECRYPT = ("kms:Decrypt",)
 SECRET_ACTIONS = (*SECRET_READS, *SECRET_DECRYPT)
@@ -55,8 +77,19 @@ def boundary_policy(config: EnvironmentConfig) -> dict[str, Any]:
         "StringEquals": {"kms:ViaService": f"secretsmanager.{config.region}.amazonaws.com"}
     }
     table = f"arn:aws:dynamodb:{state.region}:{config.account_id}:table/{state.lock_table}"
+    arn = f"{config.region}:{config.account_id}"
+    cluster = Naming(config.name).name("cluster")
     return _document(
-        _statement("MostAStackRoleMayDo", BOUNDARY_ACTIONS, "*"),
+        _statement("NoResourceLevelFormInAws", ON_ANY_RESOURCE, "*"),
+        _statement("WriteLogs", LOG_WRITES, "*"),
+        _statement("PullOnlyStackImages", IMAGE_PULLS, [f"arn:aws:ecr:{arn}:repository/fraud-*"]),
+        _statement("ShiftOnlyThisEnvironmentsService", SERVICE_SHIFTS, [
+            f"arn:aws:ecs:{arn}:service/{cluster}/*", f"arn:aws:ecs:{arn}:task-set/{cluster}/*",
+        ]),
+        _statement("MoveOnlyStackListeners", LISTENER_SHIFTS,
+                   [f"arn:aws:elasticloadbalancing:{arn}:listener/app/fraud-*/*"]),
+        _statement("ReadOnlyThisEnvironmentsAlarms", ALARM_READS,
+                   [f"arn:aws:cloudwatch:{arn}:alarm:fraud-*-{config.name}"]),
         _statement(
             "OnlyTheDatabaseSecret", SECRET_READS,
             [f"arn:aws:secretsmanager:{config.region}:{config.account_id}:secret:rds!cluster-*"],
@@ -67,12 +100,8 @@ def boundary_policy(config: EnvironmentConfig) -> dict[str, Any]:
             condition=through_secrets_manager,
         ),
         _statement(
-            "ImportOnlyIntoStackRepositories", CACHE_IMPORTS,
-            [f"arn:aws:ecr:{config.region}:{config.account_id}:repository/fraud-*"],
-        ),
-        _statement(
-            "PassOnlyStackRolesToEcsTasks", ["iam:PassRole"],
-            [f"arn:aws:iam::{config.account_id}:role/fraud-*"],
+            "PassOnlyThisEnvironmentsRolesToEcsTasks", ["iam:PassRole"],
+            [f"arn:aws:iam::{config.account_id}:role/fraud-*-{config.name}"],
             condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
         ),
         _statement(
