@@ -10,6 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gitops.bootstrap.permission_groups import (
+    API_GATEWAY,
+    API_GATEWAY_READ,
+    API_GATEWAY_WRITE,
+    AUTOSCALING,
+    BUCKETS,
+    EC2,
+    EC2_TAGS,
+    ELB_TAGS,
+    KMS_KEYS,
+    LOAD_BALANCING,
+    LOG_GROUPS,
+    RDS,
+    RDS_TAGS,
+    ROLES,
+    SECURITY_GROUP_RULES,
+    WAF,
+)
+
 
 @dataclass(frozen=True)
 class Permissions:
@@ -30,47 +49,6 @@ ONLY_FOR_AWS_SERVICES = {"kms:CreateGrant": {"Bool": {"kms:GrantIsForAWSResource
 """Writes the apply role needs only so that an AWS service can act for it: RDS and Secrets
 Manager create grants on the stack's keys as the cluster is made. A grant the role asks for
 itself (to itself, or to another account's principal) is refused."""
-
-EC2 = ("arn:aws:ec2:{region}:{account}:*",)
-EC2_TAGS = ("ec2:CreateTags", "ec2:DeleteTags")
-SECURITY_GROUP_RULES = (
-    "ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress",
-    "ec2:ModifySecurityGroupRules", "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
-    "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
-)  # fmt: skip
-API_GATEWAY = ("arn:aws:apigateway:{region}::/*",)
-API_GATEWAY_WRITE = ("apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE")
-API_GATEWAY_READ = ("apigateway:GET",)
-AUTOSCALING = ("arn:aws:application-autoscaling:{region}:{account}:scalable-target/*",)
-LOG_GROUPS = (
-    "arn:aws:logs:{region}:{account}:log-group:/ecs/fraud-*",
-    "arn:aws:logs:{region}:{account}:log-group:/aws/apigateway/fraud-*",
-    "arn:aws:logs:{region}:{account}:log-group:aws-waf-logs-fraud-*",
-)
-ROLES = ("arn:aws:iam::{account}:role/fraud-*",)
-BUCKETS = ("arn:aws:s3:::fraud-*-logs-*-{account}",)
-"""The stack's log buckets (`fraud-alb-logs-<env>-<account>`, `fraud-flow-logs-...`): never the
-state bucket, whose listing the roles get only for their own key."""
-LOAD_BALANCING = (
-    "arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/app/fraud-*",
-    "arn:aws:elasticloadbalancing:{region}:{account}:listener/app/fraud-*",
-    "arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/fraud-*",
-)
-ELB_TAGS = ("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags")
-RDS = (
-    "arn:aws:rds:{region}:{account}:cluster:fraud-*",
-    "arn:aws:rds:{region}:{account}:db:fraud-*",
-    "arn:aws:rds:{region}:{account}:cluster-pg:fraud-*",
-    "arn:aws:rds:{region}:{account}:subgrp:fraud-*",
-    "arn:aws:rds:{region}:{account}:cluster-snapshot:fraud-*",
-)
-RDS_TAGS = ("rds:AddTagsToResource", "rds:RemoveTagsFromResource")
-KMS_KEYS = ("arn:aws:kms:{region}:{account}:key/*",)
-WAF = (
-    "arn:aws:wafv2:{region}:{account}:regional/webacl/fraud-*/*",
-    "arn:aws:wafv2:{region}:{account}:regional/managedruleset/*/*",
-)
 
 # fmt: off
 

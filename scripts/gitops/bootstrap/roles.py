@@ -13,8 +13,8 @@ from typing import Any
 
 from gitops.bootstrap.boundary import boundary_policy
 from gitops.bootstrap.github_oidc import apply_subjects, plan_subjects, trust_policy
+from gitops.bootstrap.permission_groups import API_GATEWAY
 from gitops.bootstrap.permission_table import (
-    API_GATEWAY,
     ONLY_FOR_AWS_SERVICES,
     ROLE_REMOVALS,
     TABLE,

@@ -7,7 +7,7 @@ these operations against a live server so an upgrade that breaks them fails loud
   It answers 500, which the AWS SDK retries for minutes, and `aws_appautoscaling_target` reads
   its tags after every create, read and update whatever its `tags` say.
 - X-Ray has no sampling-rule routes (`CreateSamplingRule` and friends answer 404) and no
-  tagging routes, which `aws_xray_sampling_rule` needs.
+  tagging routes, which `aws_xray_sampling_rule` needs: gitops.emulator.xray_sampling.
 
 - RDS instances drop `EnablePerformanceInsights` and its settings, so every plan wants to turn
   Performance Insights on again.
@@ -56,7 +56,6 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
@@ -67,8 +66,6 @@ from moto.rds.models import DBCluster, DBInstance
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
-from moto.xray import urls as xray_urls
-from moto.xray.responses import XRayResponse
 
 from gitops.emulator import (
     apigateway_integration,
@@ -76,25 +73,12 @@ from gitops.emulator import (
     ecr_pull_through_cache,
     iam_enforcement,
     serving,
+    xray_sampling,
 )
 
 _lock = threading.Lock()
 _autoscaling_tags: dict[str, dict[str, str]] = {}
 """Scalable target ARN -> tags."""
-_sampling_rules: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-"""(account, region) -> rule name -> SamplingRuleRecord."""
-_xray_tags: dict[str, dict[str, str]] = {}
-"""Sampling rule ARN -> tags."""
-
-XRAY_ROUTES = (
-    "CreateSamplingRule",
-    "GetSamplingRules",
-    "UpdateSamplingRule",
-    "DeleteSamplingRule",
-    "ListTagsForResource",
-    "TagResource",
-    "UntagResource",
-)
 
 
 # --- application-autoscaling -----------------------------------------------------------------
@@ -127,93 +111,6 @@ def _autoscaling_tag(self: ApplicationAutoScalingResponse) -> str:
 def _autoscaling_untag(self: ApplicationAutoScalingResponse) -> str:
     with _lock:
         tags = _autoscaling_tags.get(self._get_param("ResourceARN"), {})
-        for key in self._get_param("TagKeys") or []:
-            tags.pop(key, None)
-    return "{}"
-
-
-# --- X-Ray sampling rules --------------------------------------------------------------------
-
-
-def _now() -> float:
-    return datetime.now(UTC).timestamp()
-
-
-def _rules(response: XRayResponse) -> dict[str, dict[str, Any]]:
-    return _sampling_rules.setdefault((response.current_account, response.region), {})
-
-
-def _not_found(response: XRayResponse, name: str) -> tuple[str, dict[str, int]]:
-    return response._error("InvalidRequestException", f"Sampling rule {name} does not exist")
-
-
-def _create_sampling_rule(self: XRayResponse) -> str | tuple[str, dict[str, int]]:
-    rule = dict(self._get_param("SamplingRule") or {})
-    name = rule.get("RuleName")
-    if not name:
-        return self._error("InvalidRequestException", "SamplingRule.RuleName is required")
-    rule["RuleARN"] = f"arn:aws:xray:{self.region}:{self.current_account}:sampling-rule/{name}"
-    with _lock:
-        rules = _rules(self)
-        if name in rules:
-            return self._error("RuleLimitExceededException", f"Sampling rule {name} exists")
-        now = _now()
-        rules[name] = {"SamplingRule": rule, "CreatedAt": now, "ModifiedAt": now}
-        tags = {t["Key"]: t["Value"] for t in self._get_param("Tags") or []}
-        _xray_tags[rule["RuleARN"]] = tags
-        return json.dumps({"SamplingRuleRecord": rules[name]})
-
-
-def _get_sampling_rules(self: XRayResponse) -> str:
-    with _lock:
-        return json.dumps({"SamplingRuleRecords": list(_rules(self).values())})
-
-
-def _rule_name(self: XRayResponse, body: dict[str, Any]) -> str | None:
-    name = body.get("RuleName")
-    arn = body.get("RuleARN")
-    return name or (arn.rsplit("/", 1)[-1] if arn else None)
-
-
-def _update_sampling_rule(self: XRayResponse) -> str | tuple[str, dict[str, int]]:
-    update = self._get_param("SamplingRuleUpdate") or {}
-    name = _rule_name(self, update)
-    with _lock:
-        record = _rules(self).get(name or "")
-        if record is None:
-            return _not_found(self, str(name))
-        changes = {k: v for k, v in update.items() if k not in ("RuleName", "RuleARN")}
-        record["SamplingRule"].update(changes)
-        record["ModifiedAt"] = _now()
-        return json.dumps({"SamplingRuleRecord": record})
-
-
-def _delete_sampling_rule(self: XRayResponse) -> str | tuple[str, dict[str, int]]:
-    name = _rule_name(self, self.request_params)
-    with _lock:
-        record = _rules(self).pop(name or "", None)
-        if record is None:
-            return _not_found(self, str(name))
-        _xray_tags.pop(record["SamplingRule"]["RuleARN"], None)
-        return json.dumps({"SamplingRuleRecord": record})
-
-
-def _xray_list_tags(self: XRayResponse) -> str:
-    with _lock:
-        tags = _xray_tags.get(self._get_param("ResourceARN"), {})
-        return json.dumps({"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]})
-
-
-def _xray_tag(self: XRayResponse) -> str:
-    with _lock:
-        tags = _xray_tags.setdefault(self._get_param("ResourceARN"), {})
-        tags.update({t["Key"]: t["Value"] for t in self._get_param("Tags") or []})
-    return "{}"
-
-
-def _xray_untag(self: XRayResponse) -> str:
-    with _lock:
-        tags = _xray_tags.get(self._get_param("ResourceARN"), {})
         for key in self._get_param("TagKeys") or []:
             tags.pop(key, None)
     return "{}"
@@ -370,21 +267,13 @@ def install() -> None:
         (DBCluster, "scaling_configuration_info", property(_scaling_configuration_info)),
         (SecurityGroupRule, "__init__", _rule_init),
         (SecurityGroupRule, "description", property(_rule_description)),
-        (XRayResponse, "create_sampling_rule", _create_sampling_rule),
-        (XRayResponse, "get_sampling_rules", _get_sampling_rules),
-        (XRayResponse, "update_sampling_rule", _update_sampling_rule),
-        (XRayResponse, "delete_sampling_rule", _delete_sampling_rule),
-        (XRayResponse, "list_tags_for_resource", _xray_list_tags),
-        (XRayResponse, "tag_resource", _xray_tag),
-        (XRayResponse, "untag_resource", _xray_untag),
     )  # fmt: skip
     for owner, attribute, replacement in patches:
         setattr(owner, attribute, replacement)
-    for route in XRAY_ROUTES:
-        xray_urls.url_paths[f"{{0}}/{route}$"] = XRayResponse.dispatch
     codedeploy.install()
     apigateway_integration.install()
     ecr_pull_through_cache.install()
+    xray_sampling.install()
     serving.install()
 
 
