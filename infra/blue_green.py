@@ -281,16 +281,18 @@ class BlueGreen(Construct):
             name=naming.name("codedeploy"),
             role=role.id,
             policy=document(
+                # AWS authorizes CreateTaskSet and DeleteTaskSet on the task set, the other two
+                # on the service (its reference); both ARNs are this one service's.
                 statement(
                     "ShiftTheService",
                     [
                         "ecs:DescribeServices",
                         "ecs:CreateTaskSet",
                         "ecs:UpdateServicePrimaryTaskSet",
+                        "ecs:DeleteTaskSet",
                     ],
-                    [service_arn],
+                    [service_arn, task_sets],
                 ),
-                statement("RemoveOldTaskSets", ["ecs:DeleteTaskSet"], [task_sets]),
                 statement("ReadLoadBalancer", LOAD_BALANCER_READ_ACTIONS, "*"),
                 statement(
                     "MoveTraffic",

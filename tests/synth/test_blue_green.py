@@ -204,6 +204,11 @@ def test_codedeploy_role_is_least_privilege(stacks, env) -> None:
         ref(stack, "aws_lb_listener", "load-balancer/https", "arn"),
         ref(stack, "aws_lb_listener", "blue-green/test-listener", "arn"),
     ]
+    # CreateTaskSet and DeleteTaskSet are authorized on task sets, the rest on the service
+    shift = statements["ShiftTheService"]
+    assert "ecs:CreateTaskSet" in shift["Action"] and "ecs:DeleteTaskSet" in shift["Action"]
+    service, task_sets = shift["Resource"]
+    assert task_sets == service.replace(":service/", ":task-set/") + "/*"
     alarms = statements["WatchRollbackAlarms"]["Resource"]
     assert [arn.rsplit(":alarm:", 1)[1] for arn in alarms] == group(stack)["alarm_configuration"][
         "alarms"
