@@ -23,15 +23,14 @@ from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGrou
 from constructs import Construct
 
 from infra.log_bucket import LogBucket, LogBucketProps
-from infra.naming import Naming
+from infra.naming import ELB_NAME_LIMIT, Naming
 from infra.policy_document import statement
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 """TLS 1.3 and 1.2 only, forward-secret ciphers."""
 ACCESS_LOG_PREFIX = "alb"
 DEREGISTRATION_DELAY_SECONDS = 30
-NAME_LIMIT = 32
-"""Load balancer and target group names: at most 32 characters."""
+NAME_LIMIT = ELB_NAME_LIMIT
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ class LoadBalancer(Construct):
         self.load_balancer = Lb(
             self,
             "alb",
-            name=naming.bounded(NAME_LIMIT, "alb"),
+            name=naming.load_balancer(),
             load_balancer_type="application",
             internal=False,
             security_groups=[props.security_group_id],

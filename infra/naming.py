@@ -5,6 +5,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+ELB_NAME_LIMIT = 32
+"""Load balancer and target group names: at most 32 characters."""
+ECR_CACHE_PREFIX_LIMIT = 30
+"""ECR pull-through cache rule prefixes: at most 30 characters."""
+
 
 @dataclass(frozen=True)
 class Naming:
@@ -28,6 +33,14 @@ class Naming:
             return full
         digest = hashlib.sha256(full.encode()).hexdigest()[:6]
         return f"{full[: limit - len(digest) - 1].rstrip('-')}-{digest}"
+
+    def load_balancer(self) -> str:
+        """The application load balancer's name (its listener ARNs carry it)."""
+        return self.bounded(ELB_NAME_LIMIT, "alb")
+
+    def ecr_cache_prefix(self) -> str:
+        """The prefix of the ECR Public pull-through cache rule and its repositories."""
+        return self.bounded(ECR_CACHE_PREFIX_LIMIT, "ecr-public")
 
     def tags(self, *parts: str) -> dict[str, str]:
         """The `Name` tag of a resource, the last of the tag merge order."""

@@ -26,9 +26,6 @@ from constructs import Construct
 from infra.config import ECR_PUBLIC
 from infra.naming import Naming
 
-CACHE_PREFIX_LIMIT = 30
-"""AWS's longest pull-through cache prefix."""
-
 
 def public_image_parts(image: str) -> tuple[str, str]:
     """`public.ecr.aws/xray/aws-xray-daemon:3.3.14` -> (`xray/aws-xray-daemon`, `:3.3.14`)."""
@@ -78,7 +75,7 @@ class Registry(Construct):
         cache = EcrPullThroughCacheRule(
             self,
             "ecr-public-cache",
-            ecr_repository_prefix=naming.bounded(CACHE_PREFIX_LIMIT, "ecr-public"),
+            ecr_repository_prefix=naming.ecr_cache_prefix(),
             upstream_registry_url=ECR_PUBLIC,
         )
         path, reference = public_image_parts(props.sidecar_image)

@@ -8,6 +8,7 @@ import copy
 import dataclasses
 import fnmatch
 import json
+import re
 import subprocess
 import warnings
 from pathlib import Path
@@ -368,8 +369,7 @@ def test_the_boundary_reads_only_the_database_secret(documents) -> None:
 
 
 def test_the_boundary_leaves_on_any_resource_only_what_aws_cannot_scope(documents) -> None:
-    for env, document in documents.items():
-        config = load_environment(env)
+    for document in documents.values():
         statements = document["permissions_boundary"]["policy"]["Statement"]
         starred = {
             action
@@ -379,23 +379,81 @@ def test_the_boundary_leaves_on_any_resource_only_what_aws_cannot_scope(document
         }
         scopable = starred - set(boundary.LOG_WRITES)  # the reviewed exception: LOG_WRITES says why
         assert roles.wildcard_only(scopable) == scopable, scopable - roles.wildcard_only(scopable)
-        region, account = config.region, config.account_id
 
-        def resources_of(action: str, statements: list[dict[str, Any]] = statements) -> list[str]:
-            (found,) = [s for s in statements if s["Effect"] == "Allow" and action in s["Action"]]
-            return _resources(found)
 
-        assert resources_of("ecs:CreateTaskSet") == [
-            f"arn:aws:ecs:{region}:{account}:service/fraud-cluster-{env}/*",
-            f"arn:aws:ecs:{region}:{account}:task-set/fraud-cluster-{env}/*",
-        ]
-        assert resources_of("ecr:BatchGetImage") == [
-            f"arn:aws:ecr:{region}:{account}:repository/fraud-*"
-        ]
-        assert resources_of("iam:PassRole") == [f"arn:aws:iam::{account}:role/fraud-*-{env}"]
-        assert resources_of("cloudwatch:DescribeAlarms") == [
-            f"arn:aws:cloudwatch:{region}:{account}:alarm:fraud-*-{env}"
-        ]
+def _stack_arns(stack: dict[str, Any], region: str, account: str) -> dict[str, list[str]]:
+    """action -> ARNs of this stack's resources a stack role acts on with it."""
+    res = stack["resource"]
+    (lb,) = res["aws_lb"].values()
+    (cluster,) = res["aws_ecs_cluster"].values()
+    (service,) = res["aws_ecs_service"].values()
+    (cache,) = res["aws_ecr_pull_through_cache_rule"].values()
+    repositories = [
+        re.sub(r"\$\{aws_ecr_pull_through_cache_rule\.[^}]+\}", cache["ecr_repository_prefix"],
+               repository["name"])
+        for repository in res["aws_ecr_repository"].values()
+    ]  # fmt: skip
+    task_set = f"task-set/{cluster['name']}/{service['name']}/ecs-svc/1234567890"
+    alarms = [a["alarm_name"] for a in res["aws_cloudwatch_metric_alarm"].values()]
+    passed = [
+        role["name"]
+        for role in res["aws_iam_role"].values()
+        if "ecs-tasks.amazonaws.com" in role["assume_role_policy"]
+    ]
+    listener = f"listener/app/{lb['name']}/0a/1b"
+    service_arn = f"service/{cluster['name']}/{service['name']}"
+    return {
+        "elasticloadbalancing:ModifyListener": [
+            f"arn:aws:elasticloadbalancing:{region}:{account}:{listener}"
+        ],
+        "ecr:BatchGetImage": [
+            f"arn:aws:ecr:{region}:{account}:repository/{name}" for name in repositories
+        ],
+        "ecs:CreateTaskSet": [f"arn:aws:ecs:{region}:{account}:{task_set}"],
+        "ecs:UpdateServicePrimaryTaskSet": [f"arn:aws:ecs:{region}:{account}:{service_arn}"],
+        "cloudwatch:DescribeAlarms": [
+            f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}" for name in alarms
+        ],
+        "iam:PassRole": [f"arn:aws:iam::{account}:role/{name}" for name in passed],
+    }
+
+
+def test_the_boundary_names_this_environments_resources_and_no_others(documents, stacks) -> None:
+    """Every ARN a stack role acts on is inside its environment's boundary, and the same
+    resources of every other environment (in the same account and region) are outside it."""
+
+    def allowed(env: str, action: str, arn: str) -> bool:
+        statements = documents[env]["permissions_boundary"]["policy"]["Statement"]
+        return any(
+            fnmatch.fnmatchcase(arn, pattern)
+            for s in statements
+            if s["Effect"] == "Allow" and action in s["Action"]
+            for pattern in _resources(s)
+        )
+
+    region, account = "us-east-1", "123456789012"
+    arns = {env: _stack_arns(stack, region, account) for env, stack in stacks.items()}
+    for env in stacks:
+        config = load_environment(env)
+        own = _stack_arns(stacks[env], config.region, config.account_id)
+        for action, targets in own.items():
+            assert targets, (env, action)
+            for arn in targets:
+                assert allowed(env, action, arn), (env, action, arn)
+        # the other environments' resources, as if they shared this one's account and region
+        relocated = config.model_copy(update={"region": region, "account_id": account})
+        documents_here = boundary.boundary_policy(relocated)
+        for other, by_action in arns.items():
+            if other == env:
+                continue
+            for action, targets in by_action.items():
+                for arn in targets:
+                    assert not any(
+                        fnmatch.fnmatchcase(arn, pattern)
+                        for s in documents_here["Statement"]
+                        if s["Effect"] == "Allow" and action in s["Action"]
+                        for pattern in _resources(s)
+                    ), (env, other, action, arn)
 
 
 def test_linters_find_no_escalation_exposure_or_exfiltration(documents) -> None:

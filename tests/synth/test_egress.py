@@ -11,7 +11,7 @@ from gitops.policy import gate as policy
 
 from infra.environments import environment_names, load_environment
 from infra.naming import Naming
-from infra.registry import CACHE_PREFIX_LIMIT, public_image_parts
+from infra.registry import public_image_parts
 from infra.service_endpoints import INTERFACE_SERVICES
 from tests.helpers import find, ref, resources
 
@@ -121,7 +121,7 @@ def test_the_daemon_is_pulled_through_this_registrys_cache(stacks, env) -> None:
     stack = stacks[env]
     (rule,) = resources(stack, "aws_ecr_pull_through_cache_rule").values()
     assert rule["upstream_registry_url"] == "public.ecr.aws"
-    assert rule["ecr_repository_prefix"] == Naming(env).bounded(CACHE_PREFIX_LIMIT, "ecr-public")
+    assert rule["ecr_repository_prefix"] == Naming(env).ecr_cache_prefix()
     assert rule["ecr_repository_prefix"].startswith("fraud-ecr-public-")
     _, cache = find(stack, "aws_ecr_repository", "registry/sidecar")
     path, _ = public_image_parts(load_environment(env).service.xray_daemon_image)

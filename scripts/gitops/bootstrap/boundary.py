@@ -30,14 +30,14 @@ IMAGE_PULLS = (
     "ecr:BatchImportUpstreamImage",
 )  # fmt: skip
 """ECS task execution: the API image and the X-Ray daemon (imported through the pull-through
-cache on its first pull), only from the stack's own `fraud-*` repositories."""
+cache on its first pull), only from this environment's two repositories."""
 SERVICE_SHIFTS = (
     "ecs:CreateTaskSet", "ecs:DeleteTaskSet", "ecs:DescribeServices",
     "ecs:UpdateServicePrimaryTaskSet",
 )  # fmt: skip
 """CodeDeploy's blue/green role: task sets of this environment's cluster only."""
 LISTENER_SHIFTS = ("elasticloadbalancing:ModifyListener",)
-"""CodeDeploy's blue/green role: listeners of the stack's load balancers only."""
+"""CodeDeploy's blue/green role: listeners of this environment's load balancer only."""
 ALARM_READS = ("cloudwatch:DescribeAlarms",)
 """CodeDeploy's blue/green role: this environment's rollback alarms only."""
 BOUNDARY_ACTIONS = (
@@ -78,16 +78,25 @@ def boundary_policy(config: EnvironmentConfig) -> dict[str, Any]:
     }
     table = f"arn:aws:dynamodb:{state.region}:{config.account_id}:table/{state.lock_table}"
     arn = f"{config.region}:{config.account_id}"
-    cluster = Naming(config.name).name("cluster")
+    naming = Naming(config.name)
+    cluster = naming.name("cluster")
+    repositories = [
+        f"arn:aws:ecr:{arn}:repository/{naming.name('api')}",
+        f"arn:aws:ecr:{arn}:repository/{naming.ecr_cache_prefix()}/*",
+    ]
+    task_roles = [
+        f"arn:aws:iam::{config.account_id}:role/{naming.name('api', part)}"
+        for part in ("execution", "task")
+    ]
     return _document(
         _statement("NoResourceLevelFormInAws", ON_ANY_RESOURCE, "*"),
         _statement("WriteLogs", LOG_WRITES, "*"),
-        _statement("PullOnlyStackImages", IMAGE_PULLS, [f"arn:aws:ecr:{arn}:repository/fraud-*"]),
+        _statement("PullOnlyThisEnvironmentsImages", IMAGE_PULLS, repositories),
         _statement("ShiftOnlyThisEnvironmentsService", SERVICE_SHIFTS, [
             f"arn:aws:ecs:{arn}:service/{cluster}/*", f"arn:aws:ecs:{arn}:task-set/{cluster}/*",
         ]),
-        _statement("MoveOnlyStackListeners", LISTENER_SHIFTS,
-                   [f"arn:aws:elasticloadbalancing:{arn}:listener/app/fraud-*/*"]),
+        _statement("MoveOnlyThisEnvironmentsListeners", LISTENER_SHIFTS,
+                   [f"arn:aws:elasticloadbalancing:{arn}:listener/app/{naming.load_balancer()}/*"]),
         _statement("ReadOnlyThisEnvironmentsAlarms", ALARM_READS,
                    [f"arn:aws:cloudwatch:{arn}:alarm:fraud-*-{config.name}"]),
         _statement(
@@ -100,8 +109,7 @@ def boundary_policy(config: EnvironmentConfig) -> dict[str, Any]:
             condition=through_secrets_manager,
         ),
         _statement(
-            "PassOnlyThisEnvironmentsRolesToEcsTasks", ["iam:PassRole"],
-            [f"arn:aws:iam::{config.account_id}:role/fraud-*-{config.name}"],
+            "PassOnlyThisEnvironmentsTaskRolesToEcs", ["iam:PassRole"], task_roles,
             condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
         ),
         _statement(
