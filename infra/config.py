@@ -103,8 +103,8 @@ class ServiceConfig(Model):
     def _from_ecr_public(cls, image: str) -> str:
         if not image.startswith(f"{ECR_PUBLIC}/"):
             raise ValueError(
-                f"{image[:80]!r} is not on {ECR_PUBLIC}: tasks have no way to the internet and"
-                " pull the daemon through this registry's cache of ECR Public"
+                f"{image[:80]!r} is not on {ECR_PUBLIC}: tasks reach AWS through VPC endpoints"
+                " and pull the daemon through this registry's cache of ECR Public"
             )
         return image
 

@@ -1,7 +1,8 @@
 """ECR's pull-through cache rules in the emulator, which moto 5.2.5 does not implement.
 
 The stack keeps one rule per environment (infra/registry.py): the X-Ray daemon comes from ECR
-Public through it, so the tasks need no way to the internet. The provider creates a rule, reads
+Public through it, into a repository of the stack's own (only its first pull still needs the
+tasks' reviewed HTTPS rule through NAT: docs/stack.md). The provider creates a rule, reads
 it back by prefix after every create and plan, and deletes it on destroy; these three operations
 keep the rules per account and region, as AWS does, and answer its errors (a prefix taken, a
 prefix unknown). Nothing is pulled: the emulator runs no containers.
