@@ -148,3 +148,9 @@ def planned(
     # the rehearsal) skips init when its backend and providers are unchanged: 11 to 19 s each.
     plan_apply.init(runner, stack_dir, reuse=True)
     return runner, stack_dir, plan_apply.plan(runner, stack_dir, locking=locking)
+
+
+def declared_resources(stack_dir: Path) -> int:
+    """How many resources a synthesized stack declares: what a first deploy creates."""
+    stack = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8"))
+    return sum(len(of_type) for of_type in stack.get("resource", {}).values())

@@ -24,6 +24,7 @@ from gitops.emulator import server as emulator
 from gitops.emulator.local import runner_for
 from gitops.pipeline.environment_plan import EnvironmentPlan
 from gitops.pipeline.plan_comment import GITHUB_COMMENT_LIMIT, CommentContext, render
+from gitops.stacks import declared_resources
 from gitops.terraform import plan_apply
 from gitops.terraform.plan_json import load_plan
 
@@ -50,10 +51,9 @@ def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("local-out")
 
 
-def declared_resources(outdir: Path) -> int:
+def local_resources(outdir: Path) -> int:
     """How many resources the synthesized `local` stack declares: what up and down must touch."""
-    stack = json.loads((outdir / "stacks" / "fraud-detection-local" / "cdk.tf.json").read_text())
-    return sum(len(of_type) for of_type in stack["resource"].values())
+    return declared_resources(outdir / "stacks" / "fraud-detection-local")
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_up_deploys_every_resource_and_prints_the_outputs(deployed, aws, outdir:
     assert set(OUTPUTS) <= set(printed)
     assert printed["ecs_cluster_name"] == "fraud-cluster-local"
     assert printed["vpc_id"].startswith("vpc-")
-    count = declared_resources(outdir)
+    count = local_resources(outdir)
     assert count >= 130, "the whole platform, not a fragment of it"
     assert f"Apply complete! Resources: {count} added, 0 changed, 0 destroyed." in deployed.stdout
 
@@ -189,7 +189,7 @@ def test_a_destroy_plans_comment_shows_the_data_bearing_resources(second_up, out
     destroy = plan_apply.plan(runner_for(config), stack_dir, destroy=True)
     plan = EnvironmentPlan.from_plan("local", load_plan(destroy.json_file))
     text = render([plan], CommentContext(commit="0" * 40))
-    count = declared_resources(outdir)
+    count = local_resources(outdir)
     assert (
         len(text) <= GITHUB_COMMENT_LIMIT and f"| `local` | 0 | 0 | 0 | {count} | 0 | 0 |" in text
     )
@@ -313,7 +313,7 @@ def test_down_destroys_everything_and_stops_the_emulator(deployed, aws, outdir: 
     assert state_bucket_keys["KeyCount"] >= 1
     result = gitops("local", "down", outdir=outdir)
     assert result.returncode == 0, result.stderr
-    assert f"Destroy complete! Resources: {declared_resources(outdir)} destroyed." in result.stdout
+    assert f"Destroy complete! Resources: {local_resources(outdir)} destroyed." in result.stdout
     assert not emulator.is_alive(running.pid)
     assert emulator.read_state() is None
     state = json.loads((outdir / "stacks" / "fraud-detection-local" / "cdk.tf.json").read_text())

@@ -49,6 +49,7 @@ from gitops.paths import WORK_DIR_VARIABLE, write_atomically
 from gitops.pipeline import rehearse_release
 from gitops.pipeline.deploy_gate import PR_WORKFLOW
 from gitops.pipeline.plan_comment import MARKER, parse_header
+from gitops.stacks import declared_resources
 from infra.environments import (
     DEFAULT_ENVIRONMENTS_DIR,
     ENVIRONMENTS_DIR_VARIABLE,
@@ -326,8 +327,7 @@ def _run(rehearsal: Rehearsal, example: Path | None) -> None:
 
     def first_deploy_row() -> str:
         """Every resource the synthesized stack declares is to be created, nothing else."""
-        stack = json.loads((r.stack_dir / "cdk.tf.json").read_text())
-        count = sum(len(of_type) for of_type in stack["resource"].values())
+        count = declared_resources(r.stack_dir)
         return f"| `{ENVIRONMENT}` | 0 | {count} | 0 | 0 | 0 | 0 |"
 
     r.step("PR #1: plan and comment",
