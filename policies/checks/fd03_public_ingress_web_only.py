@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-from fd_common import blocks, first, open_to_anywhere
+from fd_common import SECURITY_GROUP_RULE_TYPES, direction_rules, first, open_to_anywhere
 
 WEB_PORTS = frozenset({80, 443})
 PORT_PROTOCOLS = frozenset({"tcp", "udp", "6", "17"})
@@ -31,26 +31,16 @@ class PublicIngressWebOnly(BaseResourceCheck):
             id="CKV_FD_3",
             categories=[CheckCategories.NETWORKING],
             supported_resources=[
-                "aws_security_group",
-                "aws_default_security_group",
-                "aws_security_group_rule",
-                "aws_vpc_security_group_ingress_rule",
+                t for t in SECURITY_GROUP_RULE_TYPES if not t.endswith("egress_rule")
             ],
         )
 
     def scan_resource_conf(self, conf):  # type: ignore[no-untyped-def]
         self.details = []
-        if self.entity_type in ("aws_security_group", "aws_default_security_group"):
-            self.evaluated_keys = ["ingress"]
-            rules, protocol_key = blocks(conf, "ingress"), "protocol"
-        elif self.entity_type == "aws_security_group_rule":
-            self.evaluated_keys = ["type", "cidr_blocks", "ipv6_cidr_blocks", "from_port"]
-            if first(conf, "type") != "ingress":
-                return CheckResult.UNKNOWN
-            rules, protocol_key = [conf], "protocol"
-        else:
-            self.evaluated_keys = ["cidr_ipv4", "cidr_ipv6", "ip_protocol", "from_port"]
-            rules, protocol_key = [conf], "ip_protocol"
+        found = direction_rules(self.entity_type, conf, "ingress")
+        if found is None:
+            return CheckResult.UNKNOWN
+        rules, protocol_key, self.evaluated_keys = found
         for rule in rules:
             if open_to_anywhere(rule) and not web_only(rule, protocol_key):
                 self.details.append(

@@ -17,7 +17,7 @@ from typing import Any
 
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-from fd_common import blocks, first, strings
+from fd_common import SECURITY_GROUP_RULE_TYPES, direction_rules, first, strings
 
 PRIVATE = tuple(
     ipaddress.ip_network(block)
@@ -48,26 +48,16 @@ class NoInternetEgress(BaseResourceCheck):
             id="CKV_FD_15",
             categories=[CheckCategories.NETWORKING],
             supported_resources=[
-                "aws_security_group",
-                "aws_default_security_group",
-                "aws_security_group_rule",
-                "aws_vpc_security_group_egress_rule",
+                t for t in SECURITY_GROUP_RULE_TYPES if not t.endswith("ingress_rule")
             ],
         )
 
     def scan_resource_conf(self, conf):  # type: ignore[no-untyped-def]
         self.details = []
-        if self.entity_type in ("aws_security_group", "aws_default_security_group"):
-            self.evaluated_keys = ["egress"]
-            rules = blocks(conf, "egress")
-        elif self.entity_type == "aws_security_group_rule":
-            self.evaluated_keys = ["type", "cidr_blocks", "ipv6_cidr_blocks"]
-            if first(conf, "type") != "egress":
-                return CheckResult.UNKNOWN
-            rules = [conf]
-        else:
-            self.evaluated_keys = ["cidr_ipv4", "cidr_ipv6"]
-            rules = [conf]
+        found = direction_rules(self.entity_type, conf, "egress")
+        if found is None:
+            return CheckResult.UNKNOWN
+        rules, _, self.evaluated_keys = found
         for rule in rules:
             for cidr in public_cidrs(rule):
                 ports = f"{first(rule, 'from_port')}-{first(rule, 'to_port')}"

@@ -62,6 +62,31 @@ def strings(value: Any) -> Iterator[str]:
 
 
 ANYWHERE = frozenset({"0.0.0.0/0", "::/0"})
+SECURITY_GROUPS = ("aws_security_group", "aws_default_security_group")
+SECURITY_GROUP_RULE_TYPES = (
+    *SECURITY_GROUPS,
+    "aws_security_group_rule",
+    "aws_vpc_security_group_ingress_rule",
+    "aws_vpc_security_group_egress_rule",
+)
+
+
+def direction_rules(
+    entity_type: str, conf: dict[str, Any], direction: str
+) -> tuple[list[dict[str, Any]], str, list[str]] | None:
+    """The `ingress` or `egress` rules a security-group resource declares, the key naming their
+    protocol, and the keys a check reads; None for a rule resource of the other direction.
+
+    Inline blocks of a group, a classic `aws_security_group_rule` (its `type` says the
+    direction) and the per-direction `aws_vpc_security_group_*_rule` resources all count.
+    """
+    if entity_type in SECURITY_GROUPS:
+        return blocks(conf, direction), "protocol", [direction]
+    if entity_type == "aws_security_group_rule":
+        if first(conf, "type") != direction:
+            return None
+        return [conf], "protocol", ["type", "cidr_blocks", "ipv6_cidr_blocks", "from_port"]
+    return [conf], "ip_protocol", ["cidr_ipv4", "cidr_ipv6", "ip_protocol", "from_port"]
 
 
 def open_to_anywhere(rule: dict[str, Any]) -> bool:

@@ -101,11 +101,11 @@ def boundary_policy(config: EnvironmentConfig) -> dict[str, Any]:
                    [f"arn:aws:cloudwatch:{arn}:alarm:fraud-*-{config.name}"]),
         _statement(
             "OnlyTheDatabaseSecret", SECRET_READS,
-            [f"arn:aws:secretsmanager:{config.region}:{config.account_id}:secret:rds!cluster-*"],
+            [f"arn:aws:secretsmanager:{arn}:secret:rds!cluster-*"],
         ),
         _statement(
             "DecryptOnlyThroughSecretsManager", SECRET_DECRYPT,
-            [f"arn:aws:kms:{config.region}:{config.account_id}:key/*"],
+            [f"arn:aws:kms:{arn}:key/*"],
             condition=through_secrets_manager,
         ),
         _statement(
