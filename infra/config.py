@@ -28,6 +28,7 @@ from pydantic_core import ErrorDetails
 from infra.blue_green_config import BlueGreenConfig
 from infra.load_balancer_config import LoadBalancerConfig
 from infra.pipeline_settings import PipelineConfig, conventional_role_arn
+from infra.release_config import ReleaseConfig
 
 ENVIRONMENT_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,20}$"
 """Every `environments/<name>.yaml` is an environment; its name goes into every resource name."""
@@ -228,28 +229,6 @@ class StateBackendConfig(Model):
     )
     lock_table: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$", description="DynamoDB lock table.")
     region: str = Field(pattern=AWS_REGION_PATTERN, description="Region of bucket and table.")
-
-
-class ReleaseConfig(Model):
-    """What travels with a release when it is promoted to the next environment.
-
-    `gitops promote` copies this whole section, and nothing else, from one file to the next.
-    """
-
-    image_digest: str = Field(
-        pattern=r"^sha256:[0-9a-f]{64}$",
-        description=(
-            "Digest of the API image. The task runs <this environment's ECR repository>@<digest>,"
-            " so the same bytes run everywhere a release is promoted."
-        ),
-    )
-    app_version: str = Field(
-        pattern=r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)([-+][0-9A-Za-z.-]+)?$",
-        description="Semantic version of the API (no leading zeros).",
-    )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        description="Log level the API starts with."
-    )
 
 
 class EmulatorConfig(Model):

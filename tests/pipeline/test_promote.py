@@ -11,8 +11,9 @@ import pytest
 from gitops.errors import GitopsError, UsageError
 from gitops.pipeline.promote import RELEASE_FIELDS, edit_release_block, plan_promotion, promote
 
-from infra.config import ConfigError, ReleaseConfig, parse_environment
+from infra.config import ConfigError, parse_environment
 from infra.environments import DEFAULT_ENVIRONMENTS_DIR, load_environment
+from infra.release_config import ReleaseConfig
 
 SHIPPED_DIGEST = load_environment("dev", DEFAULT_ENVIRONMENTS_DIR).release.image_digest
 NEW_DIGEST = "sha256:" + "ab12cd34" * 8

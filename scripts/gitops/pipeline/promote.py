@@ -22,8 +22,9 @@ import yaml
 
 from gitops.errors import GitopsError, UsageError
 from gitops.pipeline.promotion_path import targets
-from infra.config import REPO_ROOT, ConfigError, EnvironmentConfig, ReleaseConfig, parse_environment
+from infra.config import REPO_ROOT, ConfigError, EnvironmentConfig, parse_environment
 from infra.environments import DEFAULT_ENVIRONMENTS_DIR, environment_file, load_environment
+from infra.release_config import ReleaseConfig
 
 RELEASE_FIELDS: tuple[str, ...] = tuple(ReleaseConfig.model_fields)
 """What travels with a release, straight from the schema so a new field travels too."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from gitops.errors import UsageError
 from gitops.pipeline import promote as single
 from gitops.pipeline.promotion_path import targets
-from infra.config import ReleaseConfig
+from infra.release_config import ReleaseConfig
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from typing import Any
 
 from gitops.errors import UsageError
 from gitops.pipeline import promote
-from infra.config import ConfigError, EnvironmentConfig, ReleaseConfig
+from infra.config import ConfigError, EnvironmentConfig
 from infra.environments import environment_file, environment_names
+from infra.release_config import ReleaseConfig
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 VERSION = re.compile(ReleaseConfig.model_fields["app_version"].metadata[0].pattern)
