@@ -27,7 +27,7 @@ from pydantic_core import ErrorDetails
 
 from infra.blue_green_config import BlueGreenConfig
 from infra.load_balancer_config import LoadBalancerConfig
-from infra.pipeline_settings import PipelineConfig, conventional_role_arn
+from infra.pipeline_settings import PLAN_ENVIRONMENT_SUFFIX, PipelineConfig, conventional_role_arn
 from infra.release_config import ReleaseConfig
 
 ENVIRONMENT_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,20}$"
@@ -275,6 +275,16 @@ class EnvironmentConfig(Model):
             data = {**data, "state": {**state, "key": default_state_key(data["name"])}}
         return data
 
+    @field_validator("name")
+    @classmethod
+    def _not_a_plan_environment(cls, name: str) -> str:
+        if name.endswith(PLAN_ENVIRONMENT_SUFFIX):
+            raise ValueError(
+                f"{name!r}: names ending {PLAN_ENVIRONMENT_SUFFIX!r} are reserved (the GitHub"
+                " environment ENV-plan is where pull requests plan ENV)"
+            )
+        return name
+
     @field_validator("tags")
     @classmethod
     def _required_tags(cls, tags: dict[str, str]) -> dict[str, str]:
@@ -323,6 +333,12 @@ class EnvironmentConfig(Model):
         return self.pipeline.plan_role_arn or conventional_role_arn(
             "plan", self.name, self.account_id, self.region
         )
+
+    @property
+    def plan_github_environment(self) -> str:
+        """The GitHub environment pull requests plan this environment in (its plan role trusts
+        it; its protection rules decide whose code may read the state)."""
+        return f"{self.name}{PLAN_ENVIRONMENT_SUFFIX}"
 
     @property
     def apply_role_arn(self) -> str:

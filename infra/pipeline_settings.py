@@ -17,6 +17,9 @@ MAX_WAVES = 4
 refused here rather than silently never deployed."""
 
 ROLE_NAME_PREFIX = "fraud-gitops"
+PLAN_ENVIRONMENT_SUFFIX = "-plan"
+"""Pull requests plan environment ENV in the GitHub environment ENV-plan: its plan role trusts
+that environment, so its protection rules decide which pull request's code may read the state."""
 ROLE_ARN_PATTERN = r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,64}$"
 
 
@@ -60,14 +63,26 @@ class PipelineConfig(BaseModel):
             " missing or has no required-reviewers rule. Left out: false, nothing is checked."
         ),
     )
+    require_plan_reviewers: bool = Field(
+        default=False,
+        description=(
+            "Must a reviewer approve before a pull request's code may plan this environment?"
+            " The plan role reads the state, which holds the stack's secrets, and a pull"
+            " request's code (its workflows included) is not reviewed yet. Pull requests plan"
+            " every environment in the GitHub environment ENV-plan, the only pull-request"
+            " context the plan role trusts; with this set, `gitops plan-reviewers` refuses,"
+            " before any credentials are fetched, while ENV-plan has no required-reviewers rule."
+            " Left out: false, ENV-plan needs no rule."
+        ),
+    )
     reviewers_waiver: str | None = Field(
         default=None,
         min_length=10,
         description=(
             "Why GitHub cannot enforce the reviewers here (say, a private repository on a plan"
             " without required reviewers) and who accepted that: the deploy then warns loudly in"
-            " its log and summary instead of refusing. Only with require_reviewers; left out:"
-            " the deploy refuses."
+            " its log and summary instead of refusing (so does the plan's check). Only with"
+            " require_reviewers or require_plan_reviewers; left out: both refuse."
         ),
     )
     plan_role_arn: str | None = Field(
@@ -99,8 +114,13 @@ class PipelineConfig(BaseModel):
             raise ValueError("wave: only an environment the pipeline deploys has a wave")
         if self.require_reviewers and not self.deploy:
             raise ValueError("require_reviewers: only an environment the pipeline deploys")
-        if self.reviewers_waiver is not None and not self.require_reviewers:
+        if self.require_plan_reviewers and not self.deploy:
+            raise ValueError("require_plan_reviewers: only an environment the pipeline deploys")
+        if self.reviewers_waiver is not None and not (
+            self.require_reviewers or self.require_plan_reviewers
+        ):
             raise ValueError(
-                "reviewers_waiver: only with require_reviewers: true (there is nothing to waive)"
+                "reviewers_waiver: only with require_reviewers or require_plan_reviewers: true"
+                " (there is nothing to waive)"
             )
         return self

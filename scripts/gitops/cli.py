@@ -133,6 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
     environment_argument(plan)
     plan.set_defaults(handler=Handler("pipeline", "plan"))
 
+    plan_reviewers = commands.add_parser(
+        "plan-reviewers",
+        help="before a pull request's plan of ENV gets credentials: refuse while the GitHub"
+        " environment ENV-plan lacks the reviewers the file asks for",
+    )
+    plan_reviewers.add_argument(
+        "environment", metavar="ENV", help="an environments/<ENV>.yaml file"
+    )
+    plan_reviewers.set_defaults(handler=Handler("pipeline", "plan_reviewers"))
+
     apply = commands.add_parser("apply", help="plan ENV and apply exactly that plan")
     environment_argument(apply)
     apply.set_defaults(handler=Handler("terraform", "apply"))

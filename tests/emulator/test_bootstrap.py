@@ -85,7 +85,7 @@ def test_github_roles_trust_only_this_repository(local_config, aws, roles) -> No
         return statement["Condition"]["StringEquals"]
 
     assert condition(plan)["token.actions.githubusercontent.com:sub"] == [
-        f"repo:{REPOSITORY}:pull_request",
+        f"repo:{REPOSITORY}:environment:local-plan",  # never every pull request
         f"repo:{REPOSITORY}:ref:refs/heads/main",
     ]
     assert condition(apply)["token.actions.githubusercontent.com:sub"] == [

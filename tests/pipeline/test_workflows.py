@@ -317,6 +317,21 @@ def test_no_job_that_can_wait_for_reviewers_depends_on_an_artifact() -> None:
     assert deploys and [words for words in deploys if "--no-synth" in words] == []
 
 
+def test_a_pull_requests_plan_job_checks_its_reviewers_before_it_has_credentials() -> None:
+    """The plan job runs in the GitHub environment its plan role trusts (`<env>-plan`, from the
+    matrix), and `gitops plan-reviewers` refuses before the credentials step where the file asks
+    for reviewers that environment lacks; the job's token may read the environment's rules."""
+    job = load(GITHUB_DIR / "workflows" / "pr.yml")["jobs"]["plan"]
+    assert job["environment"] == "${{ matrix.github_environment }}"
+    permissions = job["permissions"]
+    assert permissions["actions"] == "read"
+    assert permissions["id-token"] == "write"  # pragma: allowlist secret
+    names = [step.get("name") or step["uses"] for step in job["steps"]]
+    assert names.index("gitops plan-reviewers") < names.index("Assume the plan role")
+    (check,) = [step for step in job["steps"] if step.get("name") == "gitops plan-reviewers"]
+    assert check["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+
+
 def pr_gate_run(
     results: dict[str, str], *, fork: bool, planned: str
 ) -> subprocess.CompletedProcess:

@@ -296,7 +296,9 @@ def test_an_emulated_environment_is_never_deployed_by_the_pipeline(tmp_path: Pat
         ({"deploy": False, "require_reviewers": True},
          "require_reviewers: only an environment the pipeline deploys"),
         ({"deploy": True, "wave": 1, "reviewers_waiver": "private repository on Team"},
-         "reviewers_waiver: only with require_reviewers: true"),
+         "reviewers_waiver: only with require_reviewers or require_plan_reviewers: true"),
+        ({"deploy": False, "require_plan_reviewers": True},
+         "require_plan_reviewers: only an environment the pipeline deploys"),
         ({"deploy": True, "wave": 1, "require_reviewers": True, "reviewers_waiver": "ok"},
          "pipeline.reviewers_waiver:"),
     ],
@@ -309,10 +311,27 @@ def test_pipeline_section_errors_name_the_field(
 
 
 def test_only_production_asks_for_required_reviewers_and_waives_nothing() -> None:
-    """prod's applies wait for a reviewer, which `gitops deploy` checks on GitHub."""
+    """prod's applies wait for a reviewer, which `gitops deploy` checks on GitHub, and so do
+    pull requests' plans of prod (its state holds secrets), which `gitops plan-reviewers` checks."""
     asking = {c.name: c.pipeline.reviewers_waiver for c in load_environments()
               if c.pipeline.require_reviewers}  # fmt: skip
     assert asking == {"prod": None}
+    plans = [c.name for c in load_environments() if c.pipeline.require_plan_reviewers]
+    assert plans == ["prod"]
+
+
+@pytest.mark.parametrize("name", ["prod-plan", "dev-plan"])
+def test_a_name_that_is_another_environments_plan_environment_is_refused(
+    tmp_path: Path, name: str
+) -> None:
+    """GitHub environment ENV-plan is where pull requests plan ENV; an environment of that name
+    would share it (and its plan role's trust) with ENV."""
+    (tmp_path / f"{name}.yaml").write_text(environment_file("dev").read_text())
+    with pytest.raises(ConfigError) as refused:
+        load_environment(name, tmp_path)
+    message = str(refused.value)
+    assert message.startswith(str(tmp_path / f"{name}.yaml")) and "\n" not in message
+    assert f"{name!r}: names ending '-plan' are reserved" in message
 
 
 def test_role_arns_follow_the_bootstrap_names_unless_the_file_names_them(tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
 """GitHub Actions' way into an AWS account: the OIDC identity provider and two roles per
 environment, whose trust policies accept only this repository and the right workflow context.
 
-- plan role: trusted by pull requests of the repository and runs on `main` (drift checks);
+- plan role: trusted by jobs in the repository's GitHub environment `<env>-plan` (where pull
+  requests plan: its protection rules decide whose unreviewed code may read the state) and by
+  runs on `main` (drift checks); never by every pull request;
 - apply role: trusted only by jobs running in the repository's GitHub environment of the same
   name, so the environment's protection rules (prod: a required reviewer) guard every apply.
 What each may do is gitops.bootstrap.roles' documents; this module writes them to IAM, removing
@@ -37,8 +39,12 @@ def check_repository(repository: str) -> str:
     return repository
 
 
-def plan_subjects(repository: str) -> list[str]:
-    return [f"repo:{repository}:pull_request", f"repo:{repository}:ref:refs/heads/main"]
+def plan_subjects(repository: str, config: EnvironmentConfig) -> list[str]:
+    """Never `repo:...:pull_request`: every pull request's code could then read the state."""
+    return [
+        f"repo:{repository}:environment:{config.plan_github_environment}",
+        f"repo:{repository}:ref:refs/heads/main",
+    ]
 
 
 def apply_subjects(repository: str, environment: str) -> list[str]:

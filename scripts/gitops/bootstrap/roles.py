@@ -388,7 +388,7 @@ def roles_document(
     names, account = role_names(config.name), config.account_id
     return {
         "plan": _role(
-            names["plan"], trust_policy(account, plan_subjects(repository)),
+            names["plan"], trust_policy(account, plan_subjects(repository, config)),
             plan_policies(config, rows), account,
         ),
         "apply": _role(

@@ -66,6 +66,25 @@ def plan(args: argparse.Namespace) -> None:
     print(f"summary: {summary_file} (masked: what the comment job needs)")
 
 
+def plan_reviewers(args: argparse.Namespace) -> None:
+    """pr.yml, before the plan job assumes the plan role: its GitHub environment ENV-plan must
+    make a pull request wait for a reviewer where the file asks for one."""
+    config = one_config(args.environment)
+    settings = config.pipeline
+    if not settings.require_plan_reviewers:
+        print(
+            f"{config.plan_github_environment}: pull requests plan {config.name} without a"
+            " reviewer (pipeline.require_plan_reviewers is not set)"
+        )
+        return
+    from gitops.github.client import GitHubClient
+    from gitops.pipeline import reviewers
+
+    client = GitHubClient.from_environment()
+    required = reviewers.plans_reviewed(settings.reviewers_waiver)
+    print(reviewers.check_reviewers(client, config.name, required))
+
+
 def deploy(args: argparse.Namespace) -> None:
     from gitops.github.client import GitHubClient
 

@@ -46,19 +46,21 @@ def wave_members(configs: list[EnvironmentConfig], wave: int) -> list[Environmen
 
 
 def workflow_outputs(configs: list[EnvironmentConfig]) -> dict[str, str]:
-    """Step outputs, each one line of JSON: `plan` (pull requests, drift), `planned` (names),
+    """Step outputs, each one line of JSON: `plan` (pull requests, in each entry's
+    `github_environment`; drift), `planned` (names),
     `waves` (the non-empty wave numbers) and `wave_1`..`wave_N` (one deploy matrix per wave)."""
 
-    def matrix(members: list[EnvironmentConfig], role: str) -> str:
+    def matrix(members: list[EnvironmentConfig], role: str, **more: str) -> str:
         include = [
             {"environment": c.name, "region": c.region, "role_arn": getattr(c, role)}
+            | {key: getattr(c, attribute) for key, attribute in more.items()}
             for c in members
         ]
         return json.dumps({"include": include}, separators=(",", ":"))
 
     planned = deployed(configs)
     outputs = {
-        "plan": matrix(planned, "plan_role_arn"),
+        "plan": matrix(planned, "plan_role_arn", github_environment="plan_github_environment"),
         "planned": json.dumps([c.name for c in planned], separators=(",", ":")),
         "waves": json.dumps(sorted({c.pipeline.wave for c in planned}), separators=(",", ":")),
     }

@@ -154,6 +154,7 @@ class Rehearsal:
         """The PR workflow's plan and comment jobs, for the environment in the scratch copy;
         the posted comment must contain each of `expected`."""
         self.gitops("synth", ENVIRONMENT, "--outdir", str(self.outdir))
+        self.gitops("plan-reviewers", ENVIRONMENT)  # before the plan job's credentials
         planned = self.gitops(
             "plan", ENVIRONMENT, "--no-synth", "--outdir", str(self.outdir), role=PLAN_ROLE
         )

@@ -1,0 +1,120 @@
+"""Who may plan an environment from a pull request: the GitHub environment ENV-plan, its plan
+role's only pull-request trust, and `gitops plan-reviewers`, which pr.yml runs before the plan
+job fetches credentials (against the GitHub stand-in, as a process would)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gitops.bootstrap.github_oidc import plan_subjects
+from gitops.github.standin import GitHubStandIn
+from gitops.pipeline.environments import workflow_outputs
+
+from infra.environments import DEFAULT_ENVIRONMENTS_DIR, load_environments
+from tests.helpers import gitops_in_process
+
+PASSED = "prod-plan: every pull request's plan waits for a required reviewer (GitHub environment)"
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubStandIn]:
+    with GitHubStandIn() as standin:
+        yield standin
+
+
+def plan_reviewers(environment: str, github: GitHubStandIn | None, tmp_path: Path, **extra: str):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GH_"))}
+    env |= {"GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), **extra}
+    if github is not None:
+        env |= {"GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": github.repository,
+                "GITHUB_TOKEN": github.token}  # fmt: skip
+    return gitops_in_process(("plan-reviewers", environment), env)
+
+
+def environment_requests(github: GitHubStandIn) -> list[str]:
+    return [f"{r.method} {r.path}" for r in github.requests if "/environments/" in r.path]
+
+
+def test_a_prod_plan_environment_with_required_reviewers_passes(github, tmp_path) -> None:
+    github.add_environment("prod-plan", ("platform-lead",), prevent_self_review=True)
+    result = plan_reviewers("prod", github, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == PASSED
+    assert environment_requests(github) == [
+        f"GET /repos/{github.repository}/environments/prod-plan"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reviewers", "found"),
+    [(None, "GitHub has no environment `prod-plan`"),
+     ((), "the GitHub environment `prod-plan` has no required-reviewers rule")],
+    ids=["no environment", "no reviewers rule"],
+)  # fmt: skip
+def test_a_prod_plan_environment_without_reviewers_is_refused_in_one_line(
+    github, tmp_path, reviewers, found
+) -> None:
+    """GitHub creates a missing environment, unprotected, the first time a job names it: the
+    plan job must then fail before it assumes the plan role, not read prod's state."""
+    if reviewers is not None:
+        github.add_environment("prod-plan", reviewers, wait_timer=5)  # a rule, not a reviewer
+    result = plan_reviewers("prod", github, tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"gitops plan-reviewers: error: prod-plan: {found}")
+    assert "pipeline.require_plan_reviewers in environments/prod.yaml says every pull" in line
+    assert "Settings > Environments > prod-plan" in line
+
+
+def test_a_waiver_in_the_file_lets_the_plan_go_on_with_a_loud_warning(github, tmp_path) -> None:
+    environments = tmp_path / "environments"
+    shutil.copytree(DEFAULT_ENVIRONMENTS_DIR, environments)
+    prod = environments / "prod.yaml"
+    waiver = '  reviewers_waiver: "private repository on the Team plan; accepted by the CISO"\n'
+    asked = "  require_plan_reviewers: true\n"
+    prod.write_text(prod.read_text().replace(asked, asked + waiver))
+    result = plan_reviewers("prod", github, tmp_path, GITOPS_ENVIRONMENTS_DIR=str(environments))
+    assert result.returncode == 0, result.stderr
+    (warning, said) = result.stdout.strip().splitlines()
+    assert warning.startswith("::warning title=No required reviewers for prod-plan::prod-plan:")
+    assert said.endswith("WITHOUT a required reviewer, as pipeline.reviewers_waiver allows:"
+                         " private repository on the Team plan; accepted by the CISO")  # fmt: skip
+    assert "> [!WARNING]" in (tmp_path / "summary.md").read_text()
+
+
+def test_an_environment_not_asking_for_plan_reviewers_asks_github_nothing(tmp_path) -> None:
+    result = plan_reviewers("dev", None, tmp_path)  # no GitHub settings at all: none needed
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "dev-plan: pull requests plan dev without a reviewer"
+        " (pipeline.require_plan_reviewers is not set)"
+    )
+
+
+def test_an_unknown_environment_is_one_line(tmp_path) -> None:
+    result = plan_reviewers("qa", None, tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "qa" in result.stderr
+
+
+def test_each_plan_job_runs_where_its_plan_role_trusts_and_no_pull_request_elsewhere() -> None:
+    """The plan matrix's GitHub environment is the plan role's one pull-request subject: a
+    pull request's job outside it (or one without an environment) gets no credentials."""
+    configs = load_environments()
+    matrix = json.loads(workflow_outputs(configs)["plan"])["include"]
+    by_name = {c.name: c for c in configs}
+    assert [entry["github_environment"] for entry in matrix] == [
+        f"{entry['environment']}-plan" for entry in matrix
+    ]
+    for entry in matrix:
+        subjects = plan_subjects("acme/fraud-detection", by_name[entry["environment"]])
+        assert subjects == [
+            f"repo:acme/fraud-detection:environment:{entry['github_environment']}",
+            "repo:acme/fraud-detection:ref:refs/heads/main",
+        ]
+        assert not [s for s in subjects if s.endswith(":pull_request")]
