@@ -180,7 +180,7 @@ class Api(Construct):
         self.access_logs = CloudwatchLogGroup(
             self,
             "access-logs",
-            name=f"/aws/apigateway/{naming.name('api')}",
+            name=naming.api_access_log_group(),
             retention_in_days=props.log_retention_days,
             kms_key_id=props.logs_kms_key_arn,
             tags=naming.tags("api", "access-logs"),

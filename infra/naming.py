@@ -42,6 +42,14 @@ class Naming:
         """The prefix of the ECR Public pull-through cache rule and its repositories."""
         return self.bounded(ECR_CACHE_PREFIX_LIMIT, "ecr-public")
 
+    def service_log_group(self) -> str:
+        """The API tasks' log group (the permissions boundary names it too)."""
+        return f"/ecs/{self.name('api')}"
+
+    def api_access_log_group(self) -> str:
+        """The API stage's access-log group (the permissions boundary names it too)."""
+        return f"/aws/apigateway/{self.name('api')}"
+
     def tags(self, *parts: str) -> dict[str, str]:
         """The `Name` tag of a resource, the last of the tag merge order."""
         return {"Name": self.name(*parts)}

@@ -95,7 +95,7 @@ class FargateService(Construct):
         self.log_group = CloudwatchLogGroup(
             self,
             "logs",
-            name=f"/ecs/{service_name}",
+            name=naming.service_log_group(),
             retention_in_days=props.log_retention_days,
             kms_key_id=props.logs_kms_key_arn,
             tags=naming.tags("api", "logs"),
