@@ -377,8 +377,7 @@ def test_the_boundary_leaves_on_any_resource_only_what_aws_cannot_scope(document
             if s["Effect"] == "Allow" and s["Resource"] == "*"
             for action in s["Action"]
         }
-        scopable = starred - set(boundary.LOG_WRITES)  # the reviewed exception: LOG_WRITES says why
-        assert roles.wildcard_only(scopable) == scopable, scopable - roles.wildcard_only(scopable)
+        assert roles.wildcard_only(starred) == starred, starred - roles.wildcard_only(starred)
 
 
 def _stack_arns(stack: dict[str, Any], region: str, account: str) -> dict[str, list[str]]:
@@ -400,6 +399,12 @@ def _stack_arns(stack: dict[str, Any], region: str, account: str) -> dict[str, l
         for role in res["aws_iam_role"].values()
         if "ecs-tasks.amazonaws.com" in role["assume_role_policy"]
     ]
+    written = json.dumps([res["aws_iam_role_policy"], res["aws_api_gateway_stage"]])
+    log_groups = [
+        group["name"]
+        for key, group in res["aws_cloudwatch_log_group"].items()
+        if f"${{aws_cloudwatch_log_group.{key}.arn}}" in written
+    ]
     listener = f"listener/app/{lb['name']}/0a/1b"
     service_arn = f"service/{cluster['name']}/{service['name']}"
     return {
@@ -415,6 +420,13 @@ def _stack_arns(stack: dict[str, Any], region: str, account: str) -> dict[str, l
             f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}" for name in alarms
         ],
         "iam:PassRole": [f"arn:aws:iam::{account}:role/{name}" for name in passed],
+        "logs:PutLogEvents": [
+            f"arn:aws:logs:{region}:{account}:log-group:{name}:log-stream:1a2b"
+            for name in log_groups
+        ],
+        "logs:CreateLogGroup": [
+            f"arn:aws:logs:{region}:{account}:log-group:{name}" for name in log_groups
+        ],
     }
 
 
@@ -454,6 +466,44 @@ def test_the_boundary_names_this_environments_resources_and_no_others(documents,
                         if s["Effect"] == "Allow" and action in s["Action"]
                         for pattern in _resources(s)
                     ), (env, other, action, arn)
+
+
+def test_the_boundary_writes_only_the_log_groups_aws_names_for_the_stacks_services(
+    documents,
+) -> None:
+    """API Gateway's logging role and RDS enhanced monitoring (AWS managed policies, on `*`)
+    write groups AWS names; nothing else of the account's audit trail is writable: not the
+    WAF's groups, not CloudTrail's, not another team's (PCI DSS 10.3)."""
+    config = load_environment("dev")
+    statements = documents["dev"]["permissions_boundary"]["policy"]["Statement"]
+
+    def writable(group: str) -> bool:
+        arn = f"arn:aws:logs:{config.region}:{config.account_id}:log-group:{group}:log-stream:s"
+        return any(
+            fnmatch.fnmatchcase(arn, pattern)
+            for s in statements
+            if s["Effect"] == "Allow" and "logs:PutLogEvents" in s["Action"]
+            for pattern in _resources(s)
+        )
+
+    for group in (
+        "API-Gateway-Execution-Logs_abc123/live",  # pragma: allowlist secret
+        "/aws/apigateway/welcome",
+        "RDSOSMetrics",
+        "/ecs/fraud-api-dev",
+        "/aws/apigateway/fraud-api-dev",
+    ):
+        assert writable(group), group
+    for group in (
+        "aws-waf-logs-fraud-alb-dev",
+        "aws-waf-logs-fraud-api-dev",
+        "/aws/cloudtrail/organization",
+        "/ecs/payments-api",
+        "/ecs/fraud-api-dev-old",
+        "RDSOSMetricsX",
+        "/aws/apigateway/welcome-x",
+    ):
+        assert not writable(group), group
 
 
 def test_linters_find_no_escalation_exposure_or_exfiltration(documents) -> None:

@@ -16,15 +16,20 @@ ON_ANY_RESOURCE = (
     # CodeDeploy reads the load balancer: Describe* has no resource-level form
     "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
     "elasticloadbalancing:DescribeTargetGroups",
+    # API Gateway's logging role lists log groups: no resource-level form either
+    "logs:DescribeLogGroups",
 )  # fmt: skip
 LOG_WRITES = (
-    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
+    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
     "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents",
     "logs:PutRetentionPolicy",
 )  # fmt: skip
-"""The tasks' log group, and the groups AWS names itself for the managed policies of API Gateway
-(`API-Gateway-Execution-Logs_<api>/<stage>`) and RDS enhanced monitoring (`RDSOSMetrics`): left
-on any group until a real account shows those names; each role's own policy names its group."""
+"""Only into this environment's two groups (the tasks', the API's access logs) and the groups
+AWS names itself: API Gateway's execution logs (`API-Gateway-Execution-Logs_<api id>/<stage>`,
+the id unknown before the API exists), its `/aws/apigateway/welcome`, and RDS enhanced
+monitoring's `RDSOSMetrics`. Never another environment's groups, the WAF's, or any other
+audit trail of the account (PCI DSS 10.3: logs protected from modification)."""
+AWS_NAMED_LOG_GROUPS = ("API-Gateway-Execution-Logs_*", "/aws/apigateway/welcome", "RDSOSMetrics")
 IMAGE_PULLS = (
     "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
     "ecr:BatchImportUpstreamImage",
@@ -88,9 +93,15 @@ def boundary_policy(config: EnvironmentConfig) -> dict[str, Any]:
         f"arn:aws:iam::{config.account_id}:role/{naming.name('api', part)}"
         for part in ("execution", "task")
     ]
+    log_groups = [
+        f"arn:aws:logs:{arn}:log-group:{group}{stream}"
+        for group in (naming.service_log_group(), naming.api_access_log_group(),
+                      *AWS_NAMED_LOG_GROUPS)
+        for stream in (("",) if group.endswith("*") else ("", ":*"))
+    ]  # fmt: skip
     return _document(
         _statement("NoResourceLevelFormInAws", ON_ANY_RESOURCE, "*"),
-        _statement("WriteLogs", LOG_WRITES, "*"),
+        _statement("WriteOnlyThisEnvironmentsLogs", LOG_WRITES, log_groups),
         _statement("PullOnlyThisEnvironmentsImages", IMAGE_PULLS, repositories),
         _statement("ShiftOnlyThisEnvironmentsService", SERVICE_SHIFTS, [
             f"arn:aws:ecs:{arn}:service/{cluster}/*", f"arn:aws:ecs:{arn}:task-set/{cluster}/*",
