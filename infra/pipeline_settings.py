@@ -71,8 +71,9 @@ class PipelineConfig(BaseModel):
             " request's code (its workflows included) is not reviewed yet. Pull requests plan"
             " every environment in the GitHub environment ENV-plan, the only pull-request"
             " context the plan role trusts; with this set, `gitops plan-reviewers` refuses,"
-            " before any credentials are fetched, while ENV-plan has no required-reviewers rule."
-            " Left out: false, ENV-plan needs no rule."
+            " before any credentials are fetched, while ENV-plan has no required-reviewers rule"
+            ' with "Prevent self-review". No waiver covers it. Left out: false, ENV-plan needs'
+            " no rule."
         ),
     )
     reviewers_waiver: str | None = Field(
@@ -81,8 +82,8 @@ class PipelineConfig(BaseModel):
         description=(
             "Why GitHub cannot enforce the reviewers here (say, a private repository on a plan"
             " without required reviewers) and who accepted that: the deploy then warns loudly in"
-            " its log and summary instead of refusing (so does the plan's check). Only with"
-            " require_reviewers or require_plan_reviewers; left out: both refuse."
+            " its log and summary instead of refusing. Only with require_reviewers (applies; plans"
+            " have no waiver); left out: the deploy refuses."
         ),
     )
     plan_role_arn: str | None = Field(
@@ -116,11 +117,8 @@ class PipelineConfig(BaseModel):
             raise ValueError("require_reviewers: only an environment the pipeline deploys")
         if self.require_plan_reviewers and not self.deploy:
             raise ValueError("require_plan_reviewers: only an environment the pipeline deploys")
-        if self.reviewers_waiver is not None and not (
-            self.require_reviewers or self.require_plan_reviewers
-        ):
+        if self.reviewers_waiver is not None and not self.require_reviewers:
             raise ValueError(
-                "reviewers_waiver: only with require_reviewers or require_plan_reviewers: true"
-                " (there is nothing to waive)"
+                "reviewers_waiver: only with require_reviewers: true (there is nothing to waive)"
             )
         return self

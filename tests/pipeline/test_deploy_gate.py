@@ -217,8 +217,8 @@ REVIEWERS = reviewers.RequiredReviewers()
 
 @pytest.mark.parametrize(
     ("environment", "found"),
-    [(None, "GitHub has no environment `dev` (GET /repos/acme/fraud-detection/environments/dev:"
-             " 404)"),
+    [(None, "GitHub has no environment `dev` that this job can see"
+             " (GET /repos/acme/fraud-detection/environments/dev: 404)"),
      ((), "the GitHub environment `dev` has no required-reviewers rule")],
     ids=["no environment", "no reviewers rule"],
 )  # fmt: skip

@@ -51,47 +51,72 @@ def test_a_prod_plan_environment_with_required_reviewers_passes(github, tmp_path
 
 
 @pytest.mark.parametrize(
-    ("reviewers", "found"),
-    [(None, "GitHub has no environment `prod-plan`"),
-     ((), "the GitHub environment `prod-plan` has no required-reviewers rule")],
-    ids=["no environment", "no reviewers rule"],
+    ("reviewers", "self_review", "found"),
+    [(None, False, "GitHub has no environment `prod-plan` that this job can see"),
+     ((), False, "the GitHub environment `prod-plan` has no required-reviewers rule"),
+     (("platform-lead",), False,
+      "the GitHub environment `prod-plan` lets whoever started the run approve it")],
+    ids=["no environment", "no reviewers rule", "self-review allowed"],
 )  # fmt: skip
-def test_a_prod_plan_environment_without_reviewers_is_refused_in_one_line(
-    github, tmp_path, reviewers, found
+def test_a_prod_plan_environment_without_its_reviewers_is_refused_in_one_line(
+    github, tmp_path, reviewers, self_review, found
 ) -> None:
-    """GitHub creates a missing environment, unprotected, the first time a job names it: the
-    plan job must then fail before it assumes the plan role, not read prod's state."""
+    """GitHub creates a missing environment, unprotected, the first time a job names it; and
+    whoever pushed the code must not approve its plan: the job fails before it assumes the
+    plan role."""
     if reviewers is not None:
-        github.add_environment("prod-plan", reviewers, wait_timer=5)  # a rule, not a reviewer
+        github.add_environment(
+            "prod-plan", reviewers, prevent_self_review=self_review, wait_timer=5
+        )
     result = plan_reviewers("prod", github, tmp_path)
     assert result.returncode == 1 and result.stdout == ""
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"gitops plan-reviewers: error: prod-plan: {found}")
     assert "pipeline.require_plan_reviewers in environments/prod.yaml says every pull" in line
     assert "Settings > Environments > prod-plan" in line
+    assert "set pipeline.require_plan_reviewers: false, accepting" in line
 
 
-def test_a_waiver_in_the_file_lets_the_plan_go_on_with_a_loud_warning(github, tmp_path) -> None:
+def test_the_apply_waiver_does_not_cover_plans(github, tmp_path) -> None:
+    """A private repository without required reviewers may waive them for applies; a plan
+    without them would hand any branch the state, so only the file saying so lets it run."""
     environments = tmp_path / "environments"
     shutil.copytree(DEFAULT_ENVIRONMENTS_DIR, environments)
     prod = environments / "prod.yaml"
     waiver = '  reviewers_waiver: "private repository on the Team plan; accepted by the CISO"\n'
-    asked = "  require_plan_reviewers: true\n"
+    asked = "  require_reviewers: true\n"
     prod.write_text(prod.read_text().replace(asked, asked + waiver))
-    result = plan_reviewers("prod", github, tmp_path, GITOPS_ENVIRONMENTS_DIR=str(environments))
+    moved = {"GITOPS_ENVIRONMENTS_DIR": str(environments)}
+    result = plan_reviewers("prod", github, tmp_path, **moved)
+    assert result.returncode == 1 and "GitHub has no environment `prod-plan`" in result.stderr
+    prod.write_text(prod.read_text().replace("require_plan_reviewers: true",
+                                             "require_plan_reviewers: false"))  # fmt: skip
+    result = plan_reviewers("prod", github, tmp_path, **moved)
     assert result.returncode == 0, result.stderr
-    (warning, said) = result.stdout.strip().splitlines()
-    assert warning.startswith("::warning title=No required reviewers for prod-plan::prod-plan:")
-    assert said.endswith("WITHOUT a required reviewer, as pipeline.reviewers_waiver allows:"
-                         " private repository on the Team plan; accepted by the CISO")  # fmt: skip
-    assert "> [!WARNING]" in (tmp_path / "summary.md").read_text()
+    assert "pull requests plan prod without a reviewer" in result.stdout
 
 
-def test_an_environment_not_asking_for_plan_reviewers_asks_github_nothing(tmp_path) -> None:
-    result = plan_reviewers("dev", None, tmp_path)  # no GitHub settings at all: none needed
+@pytest.mark.parametrize("status", [401, 403])
+def test_an_environment_github_will_not_show_is_an_error_no_waiver_covers(
+    github, tmp_path, status
+) -> None:
+    github.fail_next("GET", f"/repos/{github.repository}/environments/", status, "Forbidden")
+    result = plan_reviewers("prod", github, tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("gitops plan-reviewers: error: prod-plan: GitHub would not show")
+    assert "`actions: read`" in line and "Add required reviewers" not in line
+
+
+@pytest.mark.parametrize("environment", ["dev", "local"])
+def test_an_environment_not_asking_for_plan_reviewers_asks_github_nothing(
+    tmp_path, environment
+) -> None:
+    """No GitHub settings at all, and no emulator running for `local`: none is needed."""
+    result = plan_reviewers(environment, None, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        "dev-plan: pull requests plan dev without a reviewer"
+        f"{environment}-plan: pull requests plan {environment} without a reviewer"
         " (pipeline.require_plan_reviewers is not set)"
     )
 

@@ -332,6 +332,51 @@ def test_a_pull_requests_plan_job_checks_its_reviewers_before_it_has_credentials
     assert check["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
 
 
+APPROVAL_WAIT_DAYS = 30
+"""How long GitHub lets a job wait for an environment's reviewers."""
+
+
+def test_no_job_that_can_wait_for_reviewers_restores_a_cache() -> None:
+    """A pull request's caches are shared by its runs: an unreviewed earlier push could have
+    saved a `.venv` that the approved job would then run with the environment's role."""
+    for path in WORKFLOWS:
+        for name, job in load(path)["jobs"].items():
+            if "environment" not in job:
+                continue
+            setups = [step for step in job.get("steps", [])
+                      if step.get("uses") == "$/.github/actions/setup"]  # fmt: skip
+            assert setups, f"{path.name}: job {name}"
+            for setup in setups:
+                assert setup.get("with", {}).get("cache") == "false", f"{path.name}: job {name}"
+
+
+def test_artifacts_read_after_a_job_that_waits_for_reviewers_outlive_the_wait() -> None:
+    """The comment job runs after the last plan, and prod's can wait 30 days for its reviewer:
+    every artifact it downloads must outlive that, and a week of re-runs after it."""
+    pr = load(GITHUB_DIR / "workflows" / "pr.yml")["jobs"]
+
+    def waits(name: str) -> bool:
+        job = pr[name]
+        needs = job.get("needs", [])
+        return "environment" in job or any(
+            waits(n) for n in ([needs] if isinstance(needs, str) else needs)
+        )
+
+    late = {
+        settings.get("name") or settings.get("pattern", "")
+        for name, job in pr.items()
+        if waits(name) and "environment" not in job
+        for settings in [step["with"] for step in job_steps(job, uses="actions/download-artifact")]
+    }
+    assert {"policy", "plan-*"} <= late
+    for name, job in pr.items():
+        for step in job_steps(job, uses="actions/upload-artifact"):
+            uploaded = step["with"]["name"].replace("${{ matrix.environment }}", "prod")
+            if any(fnmatchcase(uploaded, pattern) for pattern in late):
+                days = int(step["with"].get("retention-days", 90))
+                assert days >= APPROVAL_WAIT_DAYS + RERUN_DAYS, f"pr.yml: {name}: {uploaded}"
+
+
 def pr_gate_run(
     results: dict[str, str], *, fork: bool, planned: str
 ) -> subprocess.CompletedProcess:

@@ -153,11 +153,8 @@ class Rehearsal:
     def plan_comment_on(self, number: int, *expected: str) -> str:
         """The PR workflow's plan and comment jobs, for the environment in the scratch copy;
         the posted comment must contain each of `expected`."""
-        self.gitops("synth", ENVIRONMENT, "--outdir", str(self.outdir))
         self.gitops("plan-reviewers", ENVIRONMENT)  # before the plan job's credentials
-        planned = self.gitops(
-            "plan", ENVIRONMENT, "--no-synth", "--outdir", str(self.outdir), role=PLAN_ROLE
-        )
+        planned = self.gitops("plan", ENVIRONMENT, "--outdir", str(self.outdir), role=PLAN_ROLE)
         (pull,) = [p for p in self.github.pull_requests() if p["number"] == number]
         head = pull["head"]["sha"]
         # The comment job runs in the pull request's `pr.yml` run, which then succeeds.

@@ -3,16 +3,20 @@
 Approval: an environment whose file sets `pipeline.require_reviewers` (prod) is meant to wait
 for a reviewer before every apply; one that sets `pipeline.require_plan_reviewers` (prod),
 before a pull request's code may plan it in the GitHub environment ENV-plan (the plan reads the
-state). Only GitHub enforces either, through the environment's required-reviewers rule, and a
-job in an environment without one runs at once. So the deploy reads `GET /environments/{env}`
-before planning and refuses, applying nothing, when the environment is missing or has no such
-rule: for PCI DSS change control an unreviewed production change must stop, not merely be noted.
-`gitops plan-reviewers` does the same for ENV-plan before the plan job fetches credentials; it
-runs the pull request's own code, so it makes a missing rule fail loudly, while GitHub's rule is
-what holds the credentials back. GitHub does not offer required reviewers everywhere (private
-repositories need a plan above Team), so the file can carry `pipeline.reviewers_waiver`, the
-reason in words, reviewed like any change; the deploy or plan then goes on with a loud warning
-in its log and summary.
+state, which holds secrets). Only GitHub enforces either, through the environment's
+required-reviewers rule, and a job in an environment without one runs at once. So the deploy
+reads `GET /environments/{env}` before planning and refuses, applying nothing, when the
+environment is missing or has no such rule: for PCI DSS change control an unreviewed production
+change must stop, not merely be noted. `gitops plan-reviewers` does the same for ENV-plan
+before the plan job fetches credentials, and also wants "prevent self-review" there (whoever
+pushed the code must not approve its plan). It runs the pull request's own code, so it makes a
+missing rule fail loudly; GitHub's rule is what holds the credentials back.
+
+GitHub does not offer required reviewers everywhere (private repositories need a plan above
+Team), so for applies the file can carry `pipeline.reviewers_waiver`, the reason in words,
+reviewed like any change; the deploy then goes on with a loud warning in its log and summary.
+Plans have no waiver: a repository that cannot protect ENV-plan sets
+`require_plan_reviewers: false`, which says in the file what it gives up.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from infra.pipeline_settings import PLAN_ENVIRONMENT_SUFFIX
 
 @dataclass(frozen=True)
 class RequiredReviewers:
-    """The environment file says every apply waits for a reviewer (`require_reviewers`)."""
+    """What the environment file asks of a GitHub environment (by default: every apply waits
+    for a reviewer, `require_reviewers`)."""
 
     waiver: str | None = None
     """`reviewers_waiver`: why GitHub cannot enforce it here; warn instead of refusing."""
@@ -37,13 +42,23 @@ class RequiredReviewers:
     gated: str = "every apply"
     suffix: str = ""
     """Of the GitHub environment's name: ENV (applies) or ENV-plan (pull requests' plans)."""
+    remedy: str = "or, where GitHub's plan has none, set pipeline.reviewers_waiver to the reason"
+    no_self_review: bool = False
+    """Also "prevent self-review": the one who started the run may not approve it."""
 
 
-def plans_reviewed(waiver: str | None) -> RequiredReviewers:
-    """`require_plan_reviewers`: a pull request's plan waits in the GitHub environment ENV-plan."""
-    return RequiredReviewers(
-        waiver, "require_plan_reviewers", "every pull request's plan", PLAN_ENVIRONMENT_SUFFIX
-    )
+PLANS_REVIEWED = RequiredReviewers(
+    setting="require_plan_reviewers",
+    gated="every pull request's plan",
+    suffix=PLAN_ENVIRONMENT_SUFFIX,
+    remedy=(
+        'with "Prevent self-review", or, where GitHub\'s plan has none, set'
+        " pipeline.require_plan_reviewers: false, accepting that any branch's code can read"
+        " the state"
+    ),
+    no_self_review=True,
+)
+"""`require_plan_reviewers`: a pull request's plan waits in the GitHub environment ENV-plan."""
 
 
 class ReviewersMissing(GitopsError):
@@ -52,7 +67,7 @@ class ReviewersMissing(GitopsError):
 
 def check_reviewers(client: GitHubClient, name: str, required: RequiredReviewers) -> str:
     """Refuse (or, with a waiver, warn) unless the GitHub environment of environment `name`
-    has a required-reviewers rule; one line saying what was found."""
+    has the rule `required` asks for; one line saying what was found."""
     environment = f"{name}{required.suffix}"
     where = f"GET /repos/{client.repository}/environments/{environment}"
     try:
@@ -60,28 +75,26 @@ def check_reviewers(client: GitHubClient, name: str, required: RequiredReviewers
             "GET", f"/environments/{urllib.parse.quote(environment, safe='')}"
         )
     except GitHubError as error:
-        if error.status == 404:
-            problem = f"GitHub has no environment `{environment}` ({where}: 404)"
-        elif error.status == 403:
-            problem = (
-                f"GitHub would not show the environment `{environment}` ({error}; the job needs"
-                " `actions: read`)"
-            )
-        else:
+        if error.status in (401, 403):  # unknown is not unprotected: no waiver covers it
+            raise GitopsError(
+                f"{environment}: GitHub would not show the environment ({error}); the job needs"
+                f" `actions: read`; nothing was planned or applied"
+            ) from None
+        if error.status != 404:
             raise
+        problem = f"GitHub has no environment `{environment}` that this job can see ({where}: 404)"
     else:
-        rules = found.get("protection_rules") or []
-        if any(r.get("type") == "required_reviewers" and r.get("reviewers") for r in rules):
+        unmet = _unmet(found, environment, required)
+        if unmet is None:
             said = f"{environment}: {required.gated} waits for a required reviewer"
             return f"{said} (GitHub environment)"
-        problem = f"the GitHub environment `{environment}` has no required-reviewers rule ({where})"
+        problem = f"{unmet} ({where})"
     if required.waiver is None:
         raise ReviewersMissing(
             f"{environment}: {problem}, but pipeline.{required.setting} in"
             f" environments/{name}.yaml says {required.gated} waits for one; nothing was"
             f" planned or applied. Add required reviewers (Settings > Environments >"
-            f" {environment}), or, where GitHub's plan has none, set pipeline.reviewers_waiver"
-            " to the reason"
+            f" {environment}) {required.remedy}"
         )
     waiver = " ".join(required.waiver.split())
     warning = (
@@ -91,3 +104,20 @@ def check_reviewers(client: GitHubClient, name: str, required: RequiredReviewers
     print(f"::warning title=No required reviewers for {environment}::{warning}", flush=True)
     job_summary.append(f"> [!WARNING]\n> {warning}")
     return warning
+
+
+def _unmet(found: dict[str, Any], environment: str, required: RequiredReviewers) -> str | None:
+    """What the environment lacks, if anything."""
+    rules = [
+        rule
+        for rule in found.get("protection_rules") or []
+        if rule.get("type") == "required_reviewers" and rule.get("reviewers")
+    ]
+    if not rules:
+        return f"the GitHub environment `{environment}` has no required-reviewers rule"
+    if required.no_self_review and not any(rule.get("prevent_self_review") for rule in rules):
+        return (
+            f"the GitHub environment `{environment}` lets whoever started the run approve it"
+            ' ("Prevent self-review" is off)'
+        )
+    return None
