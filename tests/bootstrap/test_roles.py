@@ -471,29 +471,32 @@ def test_the_boundary_names_this_environments_resources_and_no_others(documents,
 def test_the_boundary_writes_only_the_log_groups_aws_names_for_the_stacks_services(
     documents,
 ) -> None:
-    """API Gateway's logging role and RDS enhanced monitoring (AWS managed policies, on `*`)
-    write groups AWS names; nothing else of the account's audit trail is writable: not the
-    WAF's groups, not CloudTrail's, not another team's (PCI DSS 10.3)."""
+    """API Gateway's logging role and RDS enhanced monitoring (AWS managed policies) write
+    groups AWS names; nothing else of the account's audit trail is writable: not the WAF's
+    groups, not CloudTrail's, not another team's or another stage's; and only the monitoring
+    group's retention may be set by a role (PCI DSS 10.3, 10.5.1)."""
     config = load_environment("dev")
     statements = documents["dev"]["permissions_boundary"]["policy"]["Statement"]
 
-    def writable(group: str) -> bool:
-        arn = f"arn:aws:logs:{config.region}:{config.account_id}:log-group:{group}:log-stream:s"
+    def allowed(action: str, group: str, stream: bool = True) -> bool:
+        arn = f"arn:aws:logs:{config.region}:{config.account_id}:log-group:{group}"
+        arn += ":log-stream:s" if stream else ""
         return any(
             fnmatch.fnmatchcase(arn, pattern)
             for s in statements
-            if s["Effect"] == "Allow" and "logs:PutLogEvents" in s["Action"]
+            if s["Effect"] == "Allow" and action in s["Action"]
             for pattern in _resources(s)
         )
 
+    own = ["/ecs/fraud-api-dev", "/aws/apigateway/fraud-api-dev"]
+    execution_logs = "API-Gateway-Execution-Logs_{}/{}".format
     for group in (
-        "API-Gateway-Execution-Logs_abc123/live",  # pragma: allowlist secret
+        execution_logs("abc123", "live"),
         "/aws/apigateway/welcome",
         "RDSOSMetrics",
-        "/ecs/fraud-api-dev",
-        "/aws/apigateway/fraud-api-dev",
+        *own,
     ):
-        assert writable(group), group
+        assert allowed("logs:PutLogEvents", group), group
     for group in (
         "aws-waf-logs-fraud-alb-dev",
         "aws-waf-logs-fraud-api-dev",
@@ -502,8 +505,12 @@ def test_the_boundary_writes_only_the_log_groups_aws_names_for_the_stacks_servic
         "/ecs/fraud-api-dev-old",
         "RDSOSMetricsX",
         "/aws/apigateway/welcome-x",
+        execution_logs("abc123", "test"),
     ):
-        assert not writable(group), group
+        assert not allowed("logs:PutLogEvents", group), group
+    assert allowed("logs:PutRetentionPolicy", "RDSOSMetrics", stream=False)
+    for group in own:
+        assert not allowed("logs:PutRetentionPolicy", group, stream=False), group
 
 
 def test_linters_find_no_escalation_exposure_or_exfiltration(documents) -> None:

@@ -22,14 +22,17 @@ ON_ANY_RESOURCE = (
 LOG_WRITES = (
     "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
     "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents",
-    "logs:PutRetentionPolicy",
 )  # fmt: skip
 """Only into this environment's two groups (the tasks', the API's access logs) and the groups
-AWS names itself: API Gateway's execution logs (`API-Gateway-Execution-Logs_<api id>/<stage>`,
-the id unknown before the API exists), its `/aws/apigateway/welcome`, and RDS enhanced
-monitoring's `RDSOSMetrics`. Never another environment's groups, the WAF's, or any other
-audit trail of the account (PCI DSS 10.3: logs protected from modification)."""
-AWS_NAMED_LOG_GROUPS = ("API-Gateway-Execution-Logs_*", "/aws/apigateway/welcome", "RDSOSMetrics")
+AWS names itself: API Gateway's execution logs of this stage
+(`API-Gateway-Execution-Logs_<api id>/<stage>`, the id unknown before the API exists), its
+`/aws/apigateway/welcome`, and RDS enhanced monitoring's `RDSOSMetrics` (API Gateway's managed
+policy grants them on `*`, RDS's on `RDS*`). Never another environment's groups, the WAF's, or
+any other audit trail of the account (PCI DSS 10.3: logs protected from modification)."""
+LOG_RETENTION = ("logs:PutRetentionPolicy",)
+"""RDS enhanced monitoring sets its own group's retention; nothing else may shorten a log's
+life (PCI DSS 10.5.1), the stack's own groups included: Terraform sets theirs."""
+MONITORING_LOG_GROUP = "RDSOSMetrics"
 IMAGE_PULLS = (
     "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
     "ecr:BatchImportUpstreamImage",
@@ -48,6 +51,7 @@ ALARM_READS = ("cloudwatch:DescribeAlarms",)
 BOUNDARY_ACTIONS = (
     *ON_ANY_RESOURCE,
     *LOG_WRITES,
+    *LOG_RETENTION,
     *IMAGE_PULLS,
     *SERVICE_SHIFTS,
     *LISTENER_SHIFTS,
@@ -96,12 +100,16 @@ def boundary_policy(config: EnvironmentConfig) -> dict[str, Any]:
     log_groups = [
         f"arn:aws:logs:{arn}:log-group:{group}{stream}"
         for group in (naming.service_log_group(), naming.api_access_log_group(),
-                      *AWS_NAMED_LOG_GROUPS)
-        for stream in (("",) if group.endswith("*") else ("", ":*"))
+                      f"API-Gateway-Execution-Logs_*/{config.api.stage_name}",
+                      "/aws/apigateway/welcome", MONITORING_LOG_GROUP)
+        for stream in ("", ":*")
     ]  # fmt: skip
+    monitoring_log_group = f"arn:aws:logs:{arn}:log-group:{MONITORING_LOG_GROUP}"
     return _document(
         _statement("NoResourceLevelFormInAws", ON_ANY_RESOURCE, "*"),
         _statement("WriteOnlyThisEnvironmentsLogs", LOG_WRITES, log_groups),
+        _statement("RetainOnlyTheMonitoringLogs", LOG_RETENTION,
+                   [monitoring_log_group, f"{monitoring_log_group}:*"]),
         _statement("PullOnlyThisEnvironmentsImages", IMAGE_PULLS, repositories),
         _statement("ShiftOnlyThisEnvironmentsService", SERVICE_SHIFTS, [
             f"arn:aws:ecs:{arn}:service/{cluster}/*", f"arn:aws:ecs:{arn}:task-set/{cluster}/*",
