@@ -41,7 +41,9 @@ def environment_requests(github: GitHubStandIn) -> list[str]:
 
 
 def test_a_prod_plan_environment_with_required_reviewers_passes(github, tmp_path) -> None:
-    github.add_environment("prod-plan", ("platform-lead",), prevent_self_review=True)
+    github.add_environment(
+        "prod-plan", ("platform-lead",), prevent_self_review=True, can_admins_bypass=False
+    )
     result = plan_reviewers("prod", github, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == PASSED
@@ -51,23 +53,24 @@ def test_a_prod_plan_environment_with_required_reviewers_passes(github, tmp_path
 
 
 @pytest.mark.parametrize(
-    ("reviewers", "self_review", "found"),
-    [(None, False, "GitHub has no environment `prod-plan` that this job can see"),
-     ((), False, "the GitHub environment `prod-plan` has no required-reviewers rule"),
-     (("platform-lead",), False,
-      "the GitHub environment `prod-plan` lets whoever started the run approve it")],
-    ids=["no environment", "no reviewers rule", "self-review allowed"],
+    ("reviewers", "self_review", "bypass", "found"),
+    [(None, False, True, "GitHub has no environment `prod-plan` that this job can see"),
+     ((), True, False, "the GitHub environment `prod-plan` has no required-reviewers rule"),
+     (("platform-lead",), False, False,
+      "the GitHub environment `prod-plan` lets whoever started the run approve it"),
+     (("platform-lead",), True, True,
+      "the GitHub environment `prod-plan` lets administrators run without approval")],
+    ids=["no environment", "no reviewers rule", "self-review allowed", "administrators bypass"],
 )  # fmt: skip
 def test_a_prod_plan_environment_without_its_reviewers_is_refused_in_one_line(
-    github, tmp_path, reviewers, self_review, found
+    github, tmp_path, reviewers, self_review, bypass, found
 ) -> None:
-    """GitHub creates a missing environment, unprotected, the first time a job names it; and
-    whoever pushed the code must not approve its plan: the job fails before it assumes the
-    plan role."""
+    """GitHub creates a missing environment, unprotected, the first time a job names it;
+    whoever started the run must not approve it, nor an administrator skip the approval: the
+    job fails before it assumes the plan role."""
     if reviewers is not None:
-        github.add_environment(
-            "prod-plan", reviewers, prevent_self_review=self_review, wait_timer=5
-        )
+        github.add_environment("prod-plan", reviewers, prevent_self_review=self_review,
+                               wait_timer=5, can_admins_bypass=bypass)  # fmt: skip
     result = plan_reviewers("prod", github, tmp_path)
     assert result.returncode == 1 and result.stdout == ""
     (line,) = result.stderr.strip().splitlines()

@@ -8,9 +8,10 @@ required-reviewers rule, and a job in an environment without one runs at once. S
 reads `GET /environments/{env}` before planning and refuses, applying nothing, when the
 environment is missing or has no such rule: for PCI DSS change control an unreviewed production
 change must stop, not merely be noted. `gitops plan-reviewers` does the same for ENV-plan
-before the plan job fetches credentials, and also wants "prevent self-review" there (whoever
-pushed the code must not approve its plan). It runs the pull request's own code, so it makes a
-missing rule fail loudly; GitHub's rule is what holds the credentials back.
+before the plan job fetches credentials, and also wants "Prevent self-review" there (whoever
+started the run must not approve it) and no administrator bypass. It runs the pull request's
+own code, so it makes a missing rule fail loudly; GitHub's rule is what holds the credentials
+back.
 
 GitHub does not offer required reviewers everywhere (private repositories need a plan above
 Team), so for applies the file can carry `pipeline.reviewers_waiver`, the reason in words,
@@ -44,7 +45,8 @@ class RequiredReviewers:
     """Of the GitHub environment's name: ENV (applies) or ENV-plan (pull requests' plans)."""
     remedy: str = "or, where GitHub's plan has none, set pipeline.reviewers_waiver to the reason"
     no_self_review: bool = False
-    """Also "prevent self-review": the one who started the run may not approve it."""
+    """Also "Prevent self-review" (whoever started the run may not approve it) and no
+    administrator bypass (an administrator could otherwise run it unapproved)."""
 
 
 PLANS_REVIEWED = RequiredReviewers(
@@ -52,9 +54,9 @@ PLANS_REVIEWED = RequiredReviewers(
     gated="every pull request's plan",
     suffix=PLAN_ENVIRONMENT_SUFFIX,
     remedy=(
-        'with "Prevent self-review", or, where GitHub\'s plan has none, set'
-        " pipeline.require_plan_reviewers: false, accepting that any branch's code can read"
-        " the state"
+        'with "Prevent self-review" and without administrator bypass, or, where GitHub\'s'
+        " plan has no required reviewers, set pipeline.require_plan_reviewers: false,"
+        " accepting that any branch's code can read the state"
     ),
     no_self_review=True,
 )
@@ -115,9 +117,16 @@ def _unmet(found: dict[str, Any], environment: str, required: RequiredReviewers)
     ]
     if not rules:
         return f"the GitHub environment `{environment}` has no required-reviewers rule"
-    if required.no_self_review and not any(rule.get("prevent_self_review") for rule in rules):
+    if not required.no_self_review:
+        return None
+    if not any(rule.get("prevent_self_review") for rule in rules):
         return (
             f"the GitHub environment `{environment}` lets whoever started the run approve it"
             ' ("Prevent self-review" is off)'
+        )
+    if found.get("can_admins_bypass") is not False:  # GitHub's default is True
+        return (
+            f"the GitHub environment `{environment}` lets administrators run without approval"
+            ' ("Allow administrators to bypass configured protection rules" is on)'
         )
     return None

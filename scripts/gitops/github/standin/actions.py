@@ -66,6 +66,7 @@ def environment_json(repo: Repository, environment: DeploymentEnvironment) -> di
         "html_url": f"https://github.com/{repo.name}/deployments/{environment.name}",
         "created_at": environment.created_at,
         "updated_at": environment.created_at,
+        "can_admins_bypass": environment.can_admins_bypass,
         "protection_rules": rules,
         "deployment_branch_policy": None,
     }  # fmt: skip

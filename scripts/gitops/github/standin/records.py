@@ -102,6 +102,8 @@ class DeploymentEnvironment:
     prevent_self_review: bool = False
     wait_timer: int = 0
     """Minutes; 0: no wait-timer rule."""
+    can_admins_bypass: bool = True
+    """GitHub's default: repository administrators may skip the protection rules."""
 
 
 @dataclass(frozen=True)

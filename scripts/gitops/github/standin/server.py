@@ -173,13 +173,14 @@ class GitHubStandIn:
         *,
         prevent_self_review: bool = False,
         wait_timer: int = 0,
+        can_admins_bypass: bool = True,
     ) -> None:
         """A GitHub environment; `reviewers` (logins) make a required-reviewers rule."""
         with self._lock:
             repo = self._repo
             repo.environments[name] = DeploymentEnvironment(
                 len(repo.environments) + 1, name, repo.tick(), list(reviewers),
-                prevent_self_review, wait_timer,
+                prevent_self_review, wait_timer, can_admins_bypass,
             )  # fmt: skip
 
     def delete_comment(self, comment_id: int) -> None:
