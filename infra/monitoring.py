@@ -13,6 +13,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
     CloudwatchMetricAlarmMetricQueryMetric,
 )
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
@@ -96,6 +97,7 @@ class Monitoring(Construct):
                 threshold=props.max_db_connections,
             ),
         }
+        self.topic_policy = self._only_these_alarms_publish()
         self.dashboard = CloudwatchDashboard(
             self,
             "dashboard",
@@ -105,6 +107,25 @@ class Monitoring(Construct):
         self.dashboard_url = (
             f"https://{props.region}.console.aws.amazon.com/cloudwatch/home?region="
             f"{props.region}#dashboards:name={naming.name('api')}"
+        )
+
+    def _only_these_alarms_publish(self) -> SnsTopicPolicy:
+        """Replaces SNS's default policy, which lets every principal of the account publish,
+        subscribe and re-permission the topic: only this stack's alarms publish (CloudWatch,
+        with the alarm as `aws:SourceArn`); the pipeline manages it through its own role."""
+        statement = {
+            "Sid": "OnlyThisEnvironmentsAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": self.topic.arn,
+            "Condition": {"ArnLike": {"aws:SourceArn": [a.arn for a in self.alarms.values()]}},
+        }
+        return SnsTopicPolicy(
+            self,
+            "alarms-policy",
+            arn=self.topic.arn,
+            policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
         )
 
     def _alarm(

@@ -106,6 +106,19 @@ def test_alarm_thresholds_read_back(deployed, aws) -> None:
     assert expressions == ["FILL(blue, 0) + FILL(green, 0)"]
 
 
+def test_only_the_stacks_alarms_may_publish_to_its_topic(deployed, aws) -> None:
+    sns = aws("sns")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"]
+                if t["TopicArn"].endswith(":fraud-alarms-local")]  # fmt: skip
+    policy = json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+    (statement,) = policy["Statement"]  # SNS's default, account-wide statements are gone
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert statement["Action"] == "sns:Publish" and statement["Resource"] == topic
+    alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix="fraud-")["MetricAlarms"]
+    sources = statement["Condition"]["ArnLike"]["aws:SourceArn"]
+    assert sorted(sources) == sorted(alarm["AlarmArn"] for alarm in alarms) and len(sources) == 4
+
+
 def test_service_scaling_and_tracing_read_back(deployed, aws) -> None:
     (target,) = aws("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")[
         "ScalableTargets"

@@ -494,6 +494,33 @@ def test_alarm_topic_is_kms_encrypted(stacks, env) -> None:
 
 
 @PER_ENV
+def test_only_the_stacks_own_alarms_may_publish_to_the_topic(stacks, env) -> None:
+    """SNS's default policy lets every principal of the account publish, subscribe and change
+    the topic's permissions; the stack's policy names CloudWatch, for its own alarms only."""
+    stack = stacks[env]
+    policy = one(stack, "aws_sns_topic_policy")
+    topic = ref(stack, "aws_sns_topic", "monitoring/alarms", "arn")
+    assert policy["arn"] == topic
+    (statement,) = json.loads(policy["policy"])["Statement"]
+    alarms = [
+        f"${{aws_cloudwatch_metric_alarm.{key}.arn}}"
+        for key, alarm in resources(stack, "aws_cloudwatch_metric_alarm").items()
+        if topic in alarm.get("alarm_actions", [])
+    ]
+    assert len(alarms) == 4
+    condition = statement.pop("Condition")
+    assert list(condition) == ["ArnLike"] and list(condition["ArnLike"]) == ["aws:SourceArn"]
+    assert sorted(condition["ArnLike"]["aws:SourceArn"]) == sorted(alarms)
+    assert statement == {
+        "Sid": "OnlyThisEnvironmentsAlarmsPublish",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": topic,
+    }
+
+
+@PER_ENV
 def test_dashboard_shows_latency_errors_db_and_ecs(stacks, env) -> None:
     body = json.loads(one(stacks[env], "aws_cloudwatch_dashboard")["dashboard_body"])
     metrics = {m[1] for widget in body["widgets"] for m in widget["properties"]["metrics"]}

@@ -346,6 +346,10 @@ TABLE.update({
         write=("sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:TagResource",
                "sns:UntagResource"),
         arns=("arn:aws:sns:{region}:{account}:fraud-*",)),
+    "aws_sns_topic_policy": Permissions(
+        read=("sns:GetTopicAttributes",),
+        write=("sns:SetTopicAttributes",),
+        arns=("arn:aws:sns:{region}:{account}:fraud-*",)),
     "aws_sns_topic_subscription": Permissions(
         read=("sns:GetSubscriptionAttributes",),
         write=("sns:Subscribe", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"),
