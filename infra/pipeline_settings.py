@@ -72,8 +72,8 @@ class PipelineConfig(BaseModel):
             " every environment in the GitHub environment ENV-plan, the only pull-request"
             " context the plan role trusts; with this set, `gitops plan-reviewers` refuses,"
             " before any credentials are fetched, while ENV-plan has no required-reviewers rule"
-            ' with "Prevent self-review". No waiver covers it. Left out: false, ENV-plan needs'
-            " no rule."
+            ' with "Prevent self-review" and no administrator bypass. No waiver covers it. Left'
+            " out: false, ENV-plan needs no rule."
         ),
     )
     reviewers_waiver: str | None = Field(
