@@ -60,7 +60,8 @@ class PipelineConfig(BaseModel):
             "Is every apply meant to wait for a reviewer (production: PCI DSS change control)?"
             " Then `gitops deploy` first reads the GitHub environment of this name"
             " (GET /repos/OWNER/NAME/environments/ENV) and refuses, applying nothing, when it is"
-            " missing or has no required-reviewers rule. Left out: false, nothing is checked."
+            ' missing or has no required-reviewers rule with "Prevent self-review" and no'
+            " administrator bypass. Left out: false, nothing is checked."
         ),
     )
     require_plan_reviewers: bool = Field(

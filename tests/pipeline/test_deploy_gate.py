@@ -219,14 +219,20 @@ REVIEWERS = reviewers.RequiredReviewers()
     ("environment", "found"),
     [(None, "GitHub has no environment `dev` that this job can see"
              " (GET /repos/acme/fraud-detection/environments/dev: 404)"),
-     ((), "the GitHub environment `dev` has no required-reviewers rule")],
-    ids=["no environment", "no reviewers rule"],
+     (((), True, False), "the GitHub environment `dev` has no required-reviewers rule"),
+     ((("prod-approver",), False, False),
+      "the GitHub environment `dev` lets whoever started the run approve it"),
+     ((("prod-approver",), True, True),
+      "the GitHub environment `dev` lets administrators run without approval")],
+    ids=["no environment", "no reviewers rule", "self-review allowed", "administrators bypass"],
 )  # fmt: skip
 def test_an_environment_meant_to_wait_for_a_reviewer_without_one_is_refused_before_planning(
     stack, github, client, environment, found
 ) -> None:
     if environment is not None:
-        github.add_environment("dev", environment, wait_timer=5)  # a rule, but not a reviewer
+        logins, self_review, bypass = environment
+        github.add_environment("dev", logins, prevent_self_review=self_review, wait_timer=5,
+                               can_admins_bypass=bypass)  # fmt: skip
     merge = merged_and_reviewed(stack, github, client)
     planned: list[str] = []
 
@@ -239,14 +245,17 @@ def test_an_environment_meant_to_wait_for_a_reviewer_without_one_is_refused_befo
     message = str(refused.value)
     assert "\n" not in message and message.startswith(f"dev: {found}")
     assert "pipeline.require_reviewers in environments/dev.yaml" in message
-    assert "Settings > Environments > dev" in message and "pipeline.reviewers_waiver" in message
+    assert "(Settings > Environments > dev)" in message and "pipeline.reviewers_waiver" in message
+    assert '"Prevent self-review" and without administrator bypass' in message
     assert planned == [] and stack.applied_values() == []
     (issue,) = github.issues("open")
     assert found in issue["body"]
 
 
 def test_an_environment_with_required_reviewers_deploys(stack, github, client, capsys) -> None:
-    github.add_environment("dev", ("prod-approver",), prevent_self_review=True)
+    github.add_environment(
+        "dev", ("prod-approver",), prevent_self_review=True, can_admins_bypass=False
+    )
     merge = merged_and_reviewed(stack, github, client)
     deploy_gate.run("dev", merge, stack.plan_environment, client, required_reviewers=REVIEWERS)
     assert stack.applied_values() == ["one"]

@@ -6,12 +6,12 @@ before a pull request's code may plan it in the GitHub environment ENV-plan (the
 state, which holds secrets). Only GitHub enforces either, through the environment's
 required-reviewers rule, and a job in an environment without one runs at once. So the deploy
 reads `GET /environments/{env}` before planning and refuses, applying nothing, when the
-environment is missing or has no such rule: for PCI DSS change control an unreviewed production
-change must stop, not merely be noted. `gitops plan-reviewers` does the same for ENV-plan
-before the plan job fetches credentials, and also wants "Prevent self-review" there (whoever
-started the run must not approve it) and no administrator bypass. It runs the pull request's
-own code, so it makes a missing rule fail loudly; GitHub's rule is what holds the credentials
-back.
+environment is missing, has no such rule, lets whoever started the run approve it ("Prevent
+self-review" off) or lets administrators bypass it (GitHub's default): for PCI DSS change
+control an unreviewed production change must stop, not merely be noted. `gitops
+plan-reviewers` does the same for ENV-plan before the plan job fetches credentials; it runs the
+pull request's own code, so it makes a missing rule fail loudly, while GitHub's rule is what
+holds the credentials back.
 
 GitHub does not offer required reviewers everywhere (private repositories need a plan above
 Team), so for applies the file can carry `pipeline.reviewers_waiver`, the reason in words,
@@ -43,22 +43,18 @@ class RequiredReviewers:
     gated: str = "every apply"
     suffix: str = ""
     """Of the GitHub environment's name: ENV (applies) or ENV-plan (pull requests' plans)."""
-    remedy: str = "or, where GitHub's plan has none, set pipeline.reviewers_waiver to the reason"
-    no_self_review: bool = False
-    """Also "Prevent self-review" (whoever started the run may not approve it) and no
-    administrator bypass (an administrator could otherwise run it unapproved)."""
+    otherwise: str = "set pipeline.reviewers_waiver to the reason"
+    """What the file can say where GitHub's plan has no required reviewers."""
 
 
 PLANS_REVIEWED = RequiredReviewers(
     setting="require_plan_reviewers",
     gated="every pull request's plan",
     suffix=PLAN_ENVIRONMENT_SUFFIX,
-    remedy=(
-        'with "Prevent self-review" and without administrator bypass, or, where GitHub\'s'
-        " plan has no required reviewers, set pipeline.require_plan_reviewers: false,"
-        " accepting that any branch's code can read the state"
+    otherwise=(
+        "set pipeline.require_plan_reviewers: false, accepting that any branch's code can"
+        " read the state"
     ),
-    no_self_review=True,
 )
 """`require_plan_reviewers`: a pull request's plan waits in the GitHub environment ENV-plan."""
 
@@ -86,7 +82,7 @@ def check_reviewers(client: GitHubClient, name: str, required: RequiredReviewers
             raise
         problem = f"GitHub has no environment `{environment}` that this job can see ({where}: 404)"
     else:
-        unmet = _unmet(found, environment, required)
+        unmet = _unmet(found, environment)
         if unmet is None:
             said = f"{environment}: {required.gated} waits for a required reviewer"
             return f"{said} (GitHub environment)"
@@ -95,20 +91,21 @@ def check_reviewers(client: GitHubClient, name: str, required: RequiredReviewers
         raise ReviewersMissing(
             f"{environment}: {problem}, but pipeline.{required.setting} in"
             f" environments/{name}.yaml says {required.gated} waits for one; nothing was"
-            f" planned or applied. Add required reviewers (Settings > Environments >"
-            f" {environment}) {required.remedy}"
+            f' planned or applied. Add required reviewers with "Prevent self-review" and'
+            f" without administrator bypass (Settings > Environments > {environment}), or,"
+            f" where GitHub's plan has no required reviewers, {required.otherwise}"
         )
     waiver = " ".join(required.waiver.split())
     warning = (
-        f"{environment}: {problem}; going on WITHOUT a required reviewer, as"
-        f" pipeline.reviewers_waiver allows: {waiver}"
+        f"{environment}: {problem}; going on regardless, as pipeline.reviewers_waiver"
+        f" allows: {waiver}"
     )
     print(f"::warning title=No required reviewers for {environment}::{warning}", flush=True)
     job_summary.append(f"> [!WARNING]\n> {warning}")
     return warning
 
 
-def _unmet(found: dict[str, Any], environment: str, required: RequiredReviewers) -> str | None:
+def _unmet(found: dict[str, Any], environment: str) -> str | None:
     """What the environment lacks, if anything."""
     rules = [
         rule
@@ -117,8 +114,6 @@ def _unmet(found: dict[str, Any], environment: str, required: RequiredReviewers)
     ]
     if not rules:
         return f"the GitHub environment `{environment}` has no required-reviewers rule"
-    if not required.no_self_review:
-        return None
     if not any(rule.get("prevent_self_review") for rule in rules):
         return (
             f"the GitHub environment `{environment}` lets whoever started the run approve it"
