@@ -60,7 +60,8 @@ PLANS_REVIEWED = RequiredReviewers(
 
 
 class ReviewersMissing(GitopsError):
-    """An environment meant to wait for a reviewer has no required-reviewers rule on GitHub."""
+    """An environment meant to wait for a reviewer does not on GitHub: no required-reviewers
+    rule, "Prevent self-review" off, or administrators may bypass it."""
 
 
 def check_reviewers(client: GitHubClient, name: str, required: RequiredReviewers) -> str:
